@@ -1,0 +1,1 @@
+"""Piccolo migrations, one folder per app (installed as the ``rtbook_migrations`` package)."""

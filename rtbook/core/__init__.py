@@ -1,0 +1,1 @@
+"""The domain of rtbook: storage, ledger, feed, auth. No web framework imports here."""

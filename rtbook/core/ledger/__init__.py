@@ -1,0 +1,1 @@
+"""The ledger: applying completed registry services, the RT feed, and reads."""

@@ -1,0 +1,230 @@
+"""Piccolo tables: the single definition of rtbook's core schema.
+
+Composite indexes and unique constraints Piccolo cannot declare on a column live in
+the raw-SQL migration beside the generated one (migrations/core/). Codes are kept as
+the strings the registry uses: NIK and No. KK are 16-digit strings, never numbers.
+Timestamps are UTC; event dates (``event_date``) are calendar dates in city time.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    BigInt,
+    BigSerial,
+    Boolean,
+    Date,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+CODE = 13  # longest Kemendagri code: 64.71.06.1005
+RT_CODE = 21  # 64.71.06.1005-003-005
+NIK = 16
+
+
+class Region(Table, tablename="region"):
+    """A Kemendagri region: province, city (kabupaten/kota), kecamatan or kelurahan/desa."""
+
+    code = Varchar(length=CODE, primary_key=True)
+    name = Varchar(length=200)
+    level = Varchar(length=10)  # province | city | kecamatan | kelurahan
+    parent_code = Varchar(length=CODE, null=True, default=None, index=True)
+    city_code = Varchar(length=5, null=True, default=None, index=True)
+
+
+class City(Table, tablename="city"):
+    """The tenant: plugins, settings, timezone and tokens belong to a city."""
+
+    code = Varchar(length=5, primary_key=True)
+    name = Varchar(length=200)
+    province_code = Varchar(length=2)
+    timezone = Varchar(length=40)  # IANA name: Asia/Jakarta, Asia/Makassar, Asia/Jayapura
+    # Last sequence number handed to a feed event of this city. Taken with a row lock
+    # at the end of each write, so sequence order is commit order.
+    event_seq = BigInt(default=0)
+    created_at = Timestamptz()
+
+
+class RT(Table, tablename="rt"):
+    code = Varchar(length=RT_CODE, primary_key=True)
+    city_code = Varchar(length=5, index=True)
+    kecamatan_code = Varchar(length=CODE)
+    kelurahan_code = Varchar(length=CODE, index=True)
+    rw = Varchar(length=3)
+    rt = Varchar(length=3)
+    created_at = Timestamptz()
+
+
+class Resident(Table, tablename="resident"):
+    """Current state of one person in the ledger (the history is ResidentChange)."""
+
+    nik = Varchar(length=NIK, primary_key=True)
+    name = Varchar(length=150)
+    sex = Varchar(length=1)
+    birth_place = Varchar(length=100, null=True, default=None)
+    birth_date = Date()
+    religion = Varchar(length=12, null=True, default=None)
+    education = Varchar(length=100, null=True, default=None)
+    occupation = Varchar(length=100, null=True, default=None)
+    marital_status = Varchar(length=12, null=True, default=None)
+    shdk = Varchar(length=16, null=True, default=None)
+    citizenship = Varchar(length=3, null=True, default=None)
+    no_kk = Varchar(length=NIK, null=True, default=None, index=True)
+    address = Varchar(length=255, null=True, default=None)
+    rt_code = Varchar(length=RT_CODE, null=True, default=None)
+    city_code = Varchar(length=5, index=True)
+    father_name = Varchar(length=150, null=True, default=None)
+    mother_name = Varchar(length=150, null=True, default=None)
+    phone = Varchar(length=20, null=True, default=None)
+    blood_type = Varchar(length=3, null=True, default=None)
+    status = Varchar(length=10, default="active")  # active | deceased | moved_out
+    date_of_death = Date(null=True, default=None)
+    origin = Varchar(length=8, default="import")  # import | service
+    registered_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Household(Table, tablename="household"):
+    """A family card (KK). Members are the residents whose no_kk is this one."""
+
+    no_kk = Varchar(length=NIK, primary_key=True)
+    rt_code = Varchar(length=RT_CODE, null=True, default=None, index=True)
+    city_code = Varchar(length=5, index=True)
+    head_nik = Varchar(length=NIK, null=True, default=None)
+    updated_at = Timestamptz()
+
+
+class KKHistory(Table, tablename="kk_history"):
+    """A past KK membership: the resident was in ``no_kk`` as ``shdk`` until ``left_on``."""
+
+    id = BigSerial(primary_key=True)
+    nik = Varchar(length=NIK, index=True)
+    no_kk = Varchar(length=NIK, index=True)
+    shdk = Varchar(length=16, null=True, default=None)
+    left_on = Date()
+    service_record_id = BigInt(null=True, default=None)
+
+
+class Document(Table, tablename="document"):
+    """A document the registry issued to a resident (KTP-el, KIA, KK, akta, surat pindah)."""
+
+    id = BigSerial(primary_key=True)
+    nik = Varchar(length=NIK, index=True)
+    type = Varchar(length=20)
+    number = Varchar(length=64, null=True, default=None)
+    issued_at = Timestamptz()
+    service_record_id = BigInt(null=True, default=None)
+
+
+class ServiceRecord(Table, tablename="service_record"):
+    """A completed registry service that was applied. (source, external_id) is unique:
+    the idempotency key of POST /api/v1/services."""
+
+    id = BigSerial(primary_key=True)
+    source = Varchar(length=64)
+    external_id = Varchar(length=128)
+    type = Varchar(length=20)
+    city_code = Varchar(length=5, index=True)
+    nik = Varchar(length=NIK, index=True)
+    rt_code = Varchar(length=RT_CODE, null=True, default=None)
+    document_number = Varchar(length=64, null=True, default=None)
+    completed_at = Timestamptz()
+    received_at = Timestamptz()
+    payload_hash = Varchar(length=64)
+    warnings = Text(default="[]")  # JSON list of {"field", "message"}
+    submitted_by = BigInt(null=True, default=None)
+
+
+class ResidentChange(Table, tablename="resident_change"):
+    """The append-only ledger history: one row per resident per change.
+
+    ``event_date`` is when it happened (birth, death, move date), ``reported_at`` when
+    it reached the ledger, as OpenSID's log_penduduk keeps both, so monthly books can
+    be recomputed for any month.
+    """
+
+    id = BigSerial(primary_key=True)
+    nik = Varchar(length=NIK, index=True)
+    city_code = Varchar(length=5)
+    rt_code = Varchar(length=RT_CODE, null=True, default=None)
+    kind = Varchar(length=24)  # the event effect, see rtbook.core.ledger.effects
+    event_date = Date()
+    reported_at = Timestamptz()
+    service_record_id = BigInt(null=True, default=None)
+    before = Text(null=True, default=None)  # JSON of the fields as they were
+    after = Text(null=True, default=None)  # JSON of the fields as they became
+
+
+class Event(Table, tablename="event"):
+    """A feed event of one RT (CloudEvents 1.0 when served)."""
+
+    id = BigSerial(primary_key=True)
+    city_code = Varchar(length=5)
+    seq = BigInt()
+    rt_code = Varchar(length=RT_CODE)
+    service_record_id = BigInt(null=True, default=None)
+    effect = Varchar(length=24)
+    time = Timestamptz()
+    data = Text()  # JSON: the CloudEvent's data member
+    created_at = Timestamptz()
+
+
+class User(Table, tablename="rtbook_user"):
+    id = BigSerial(primary_key=True)
+    username = Varchar(length=64, unique=True)
+    role = Varchar(length=16)  # admin | city_admin | rt_head | health_worker | integrator
+    city_code = Varchar(length=5, null=True, default=None, index=True)
+    whatsapp = Varchar(length=20, null=True, default=None)  # E.164
+    email = Varchar(length=254, null=True, default=None)
+    password_hash = Text(null=True, default=None)  # argon2id
+    language = Varchar(length=5, default="id")
+    is_active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class UserRT(Table, tablename="user_rt"):
+    """The RTs an rt_head is head of."""
+
+    id = BigSerial(primary_key=True)
+    user_id = BigInt(index=True)
+    rt_code = Varchar(length=RT_CODE, index=True)
+
+
+class UserArea(Table, tablename="user_area"):
+    """The regions (city, kecamatan or kelurahan) a health worker serves."""
+
+    id = BigSerial(primary_key=True)
+    user_id = BigInt(index=True)
+    region_code = Varchar(length=CODE)
+
+
+class ApiToken(Table, tablename="api_token"):
+    """An API token, stored as its SHA-256 (tokens carry 256 random bits)."""
+
+    id = BigSerial(primary_key=True)
+    user_id = BigInt(index=True)
+    token_hash = Varchar(length=64, unique=True)
+    prefix = Varchar(length=12)
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+CORE_TABLES: list[type[Table]] = [
+    Region,
+    City,
+    RT,
+    Resident,
+    Household,
+    KKHistory,
+    Document,
+    ServiceRecord,
+    ResidentChange,
+    Event,
+    User,
+    UserRT,
+    UserArea,
+    ApiToken,
+]

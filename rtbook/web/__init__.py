@@ -1,0 +1,1 @@
+"""The Litestar web app (JSON API now, pages later)."""
