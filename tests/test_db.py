@@ -77,7 +77,7 @@ async def test_savepoint_rolls_back_only_the_inner_part(db: Database) -> None:
 
 async def test_unique_key_is_enforced(db: Database) -> None:
     await db.write(lambda c: _insert_city(c, "64.71"))
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         await db.write(lambda c: _insert_city(c, "64.71"))
 
 
