@@ -1,0 +1,96 @@
+"""The Litestar application: ``create_app()`` (also a uvicorn factory).
+
+    uvicorn --factory rtbook.web.app:create_app
+
+The app is stateless apart from its database pool: it opens the Database at startup
+(creating or updating the schema if needed) and closes it at shutdown. Handlers get
+the Database and the caller (``principal``, on /api/v1) through dependency injection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
+
+import rtbook
+from rtbook.core import settings
+from rtbook.core.db import make_database
+from rtbook.core.schema import ensure_schema
+from rtbook.core.settings import DatabaseURL
+from rtbook.web.api_ledger import RTLedgerController
+from rtbook.web.api_services import MAX_BODY_BYTES, ServicesController
+from rtbook.web.auth import SECURITY, SECURITY_COMPONENTS, BearerAuthMiddleware, provide_principal
+from rtbook.web.deps import provide_db
+from rtbook.web.errors import EXCEPTION_HANDLERS
+from rtbook.web.health import health
+
+API_PREFIX = "/api/v1"
+API_HANDLERS: tuple[ControllerRouterHandler, ...] = (ServicesController, RTLedgerController)
+
+
+def api_router(handlers: Sequence[ControllerRouterHandler]) -> Router:
+    """/api/v1: bearer-token auth and the ``principal`` dependency."""
+    return Router(
+        path=API_PREFIX,
+        route_handlers=list(handlers),
+        middleware=[DefineMiddleware(BearerAuthMiddleware)],
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
+        security=SECURITY,
+    )
+
+
+def create_app(
+    database_url: DatabaseURL | None = None,
+    *,
+    extra_api_handlers: Sequence[ControllerRouterHandler] = (),
+    extra_handlers: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
+    """The rtbook web app for a database (default: RTBOOK_DATABASE_URL).
+
+    ``extra_api_handlers`` join /api/v1 (token auth, ``principal``); ``extra_handlers``
+    are mounted as they are (pages bring their own session auth).
+    """
+    url = database_url or settings.database_url()
+
+    @asynccontextmanager
+    async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = make_database(url)
+        await db.open()
+        try:
+            await ensure_schema(db, url)
+            app.state.db = db
+            yield
+        finally:
+            await db.close()
+
+    return Litestar(
+        route_handlers=[health, api_router([*API_HANDLERS, *extra_api_handlers]), *extra_handlers],
+        lifespan=[database_lifespan],
+        dependencies={"db": Provide(provide_db, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="rtbook",
+            version=_version(),
+            description=(
+                "Buku induk RT yang tersinkron dengan Dukcapil (the RT resident book kept in "
+                "sync with the civil registry). Galat (errors): "
+                '`{"error": "...", "details": [...]}`.'
+            ),
+            path="/schema",
+            components=SECURITY_COMPONENTS,
+            use_handler_docstrings=False,
+        ),
+    )
+
+
+def _version() -> str:
+    version: Any = getattr(rtbook, "__version__", None)
+    return str(version or "0.1.0")
