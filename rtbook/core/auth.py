@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from rtbook.core.db import Connection
+from rtbook.core.db import Connection, Row
 
 TOKEN_PREFIX = "rtb_"
 
@@ -93,15 +93,13 @@ async def create_token(conn: Connection, user_id: int) -> str:
     return token
 
 
-async def load_principal(conn: Connection, user_id: int) -> Principal | None:
-    user = await conn.fetchrow(
-        "SELECT id, username, role, city_code FROM rtbook_user WHERE id = $1 AND is_active = $2",
-        user_id,
-        True,
-    )
-    if user is None:
-        return None
+_USER_COLUMNS = "u.id, u.username, u.role, u.city_code"
+
+
+async def _principal_from_row(conn: Connection, user: Row) -> Principal:
+    """Complete a user row with the scopes its role needs (RTs or areas)."""
     role = Role(user["role"])
+    user_id = user["id"]
     rts: frozenset[str] = frozenset()
     areas: frozenset[str] = frozenset()
     if role is Role.RT_HEAD:
@@ -111,7 +109,7 @@ async def load_principal(conn: Connection, user_id: int) -> Principal | None:
         rows = await conn.fetch("SELECT region_code FROM user_area WHERE user_id = $1", user_id)
         areas = frozenset(r[0] for r in rows)
     return Principal(
-        user_id=user["id"],
+        user_id=user_id,
         username=user["username"],
         role=role,
         city_code=user["city_code"],
@@ -120,14 +118,26 @@ async def load_principal(conn: Connection, user_id: int) -> Principal | None:
     )
 
 
+async def load_principal(conn: Connection, user_id: int) -> Principal | None:
+    user = await conn.fetchrow(
+        f"SELECT {_USER_COLUMNS} FROM rtbook_user u WHERE u.id = $1 AND u.is_active = $2",
+        user_id,
+        True,
+    )
+    return None if user is None else await _principal_from_row(conn, user)
+
+
 async def principal_for_token(conn: Connection, token: str) -> Principal | None:
-    """The active user behind a bearer token, or None for an unknown or revoked one."""
+    """The active user behind a bearer token, or None for an unknown or revoked one.
+
+    One query finds token and user; RT heads and health workers need one more for
+    their scopes."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    user_id = await conn.fetchval(
-        "SELECT user_id FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL",
+    user = await conn.fetchrow(
+        f"SELECT {_USER_COLUMNS} FROM api_token t JOIN rtbook_user u ON u.id = t.user_id"
+        " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.is_active = $2",
         hash_token(token),
+        True,
     )
-    if user_id is None:
-        return None
-    return await load_principal(conn, user_id)
+    return None if user is None else await _principal_from_row(conn, user)
