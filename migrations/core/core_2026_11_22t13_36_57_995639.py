@@ -16,9 +16,7 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="core", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
 
     manager.add_table(class_name="RT", tablename="rt", schema=None, columns=None)
 
@@ -29,29 +27,17 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Event", tablename="event", schema=None, columns=None
-    )
+    manager.add_table(class_name="Event", tablename="event", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="User", tablename="rtbook_user", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="rtbook_user", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="City", tablename="city", schema=None, columns=None
-    )
+    manager.add_table(class_name="City", tablename="city", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Resident", tablename="resident", schema=None, columns=None
-    )
+    manager.add_table(class_name="Resident", tablename="resident", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="ApiToken", tablename="api_token", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiToken", tablename="api_token", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Document", tablename="document", schema=None, columns=None
-    )
+    manager.add_table(class_name="Document", tablename="document", schema=None, columns=None)
 
     manager.add_table(
         class_name="ResidentChange",
@@ -60,25 +46,15 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="KKHistory", tablename="kk_history", schema=None, columns=None
-    )
+    manager.add_table(class_name="KKHistory", tablename="kk_history", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Household", tablename="household", schema=None, columns=None
-    )
+    manager.add_table(class_name="Household", tablename="household", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="UserRT", tablename="user_rt", schema=None, columns=None
-    )
+    manager.add_table(class_name="UserRT", tablename="user_rt", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="UserArea", tablename="user_area", schema=None, columns=None
-    )
+    manager.add_table(class_name="UserArea", tablename="user_area", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Region", tablename="region", schema=None, columns=None
-    )
+    manager.add_table(class_name="Region", tablename="region", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="RT",

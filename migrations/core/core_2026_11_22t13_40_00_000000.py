@@ -11,8 +11,7 @@ DESCRIPTION = "composite indexes and unique keys"
 
 STATEMENTS = [
     # The ward book: one RT's residents by status, in name order (cursor paging).
-    "CREATE INDEX IF NOT EXISTS resident_rt_status_name"
-    " ON resident (rt_code, status, name, nik)",
+    "CREATE INDEX IF NOT EXISTS resident_rt_status_name ON resident (rt_code, status, name, nik)",
     # The idempotency key of completed services.
     "CREATE UNIQUE INDEX IF NOT EXISTS service_record_source_external_id"
     " ON service_record (source, external_id)",
@@ -23,8 +22,7 @@ STATEMENTS = [
     "CREATE INDEX IF NOT EXISTS resident_change_city_date"
     " ON resident_change (city_code, event_date)",
     "CREATE UNIQUE INDEX IF NOT EXISTS user_rt_user_rt ON user_rt (user_id, rt_code)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS user_area_user_region"
-    " ON user_area (user_id, region_code)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS user_area_user_region ON user_area (user_id, region_code)",
 ]
 
 
