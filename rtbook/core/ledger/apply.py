@@ -33,7 +33,13 @@ from rtbook.core.db import Connection, Row
 from rtbook.core.ledger import effects as fx
 from rtbook.core.ledger.feed import event_data, service_summary
 from rtbook.core.ledger.items import ServiceItem
-from rtbook.core.validation import FieldIssue, Issues, ResidentInput, mask_nik
+from rtbook.core.validation import (
+    RESIDENT_FIELDS,
+    FieldIssue,
+    Issues,
+    ResidentInput,
+    mask_nik,
+)
 
 log = logging.getLogger("rtbook.ledger")
 
@@ -42,25 +48,8 @@ DEFAULT_TIMEZONE = "Asia/Jakarta"
 SUBJECT_COLUMNS = (
     "nik, name, sex, birth_date, marital_status, shdk, no_kk, rt_code, city_code, status"
 )
-# The resident columns a RESIDENT record sets (CONTRACT.md, Resident fields).
-RESIDENT_DATA_COLUMNS = (
-    "name",
-    "sex",
-    "birth_place",
-    "birth_date",
-    "religion",
-    "education",
-    "occupation",
-    "marital_status",
-    "shdk",
-    "citizenship",
-    "no_kk",
-    "address",
-    "father_name",
-    "mother_name",
-    "phone",
-    "blood_type",
-)
+# The resident columns a RESIDENT record sets besides its key (nik) and place (rt).
+RESIDENT_DATA_COLUMNS = tuple(f for f in RESIDENT_FIELDS if f not in ("nik", "rt"))
 _INSERT_RESIDENT = (
     "INSERT INTO resident (nik, "
     + ", ".join(RESIDENT_DATA_COLUMNS)

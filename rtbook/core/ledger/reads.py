@@ -27,7 +27,12 @@ from rtbook.core.db import Connection
 from rtbook.core.db.base import Unit
 from rtbook.core.errors import Forbidden, NotFound, RtbookError
 from rtbook.core.ledger.feed import cloud_event
-from rtbook.core.validation import NIK_PATTERN, RESIDENT_STATUS, RT_CODE_PATTERN
+from rtbook.core.validation import (
+    NIK_PATTERN,
+    RESIDENT_FIELDS,
+    RESIDENT_STATUS,
+    RT_CODE_PATTERN,
+)
 
 RESIDENTS_LIMIT_DEFAULT = 50
 RESIDENTS_LIMIT_MAX = 200
@@ -110,11 +115,7 @@ class EventsPage(msgspec.Struct, kw_only=True):
 
 
 # ResidentItem's fields, in its order (rt is the stored rt_code).
-_RESIDENT_COLUMNS = (
-    "nik, name, sex, birth_place, birth_date, religion, education, occupation,"
-    " marital_status, shdk, citizenship, no_kk, address, rt_code, father_name,"
-    " mother_name, phone, blood_type, status"
-)
+RESIDENT_COLUMNS = ", ".join("rt_code" if f == "rt" else f for f in RESIDENT_FIELDS) + ", status"
 
 
 # -- cursors ---------------------------------------------------------------------------
@@ -258,7 +259,7 @@ def residents_page(
     after = decode_cursor(cursor) if cursor else None
     limit = check_limit(limit, RESIDENTS_LIMIT_MAX)
 
-    sql = [f"SELECT {_RESIDENT_COLUMNS} FROM resident WHERE rt_code = $1"]
+    sql = [f"SELECT {RESIDENT_COLUMNS} FROM resident WHERE rt_code = $1"]
     args: list[Any] = [rt_code]
 
     def arg(value: Any) -> str:
@@ -330,7 +331,7 @@ def households(principal: Principal | None, rt_code: str) -> Unit[HouseholdsPage
     return unit
 
 
-_EVENTS_SQL = (
+EVENTS_SQL = (
     "SELECT id, city_code, seq, rt_code, effect, time, data FROM event"
     " WHERE rt_code = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 )
@@ -349,7 +350,7 @@ def events_page(
 
     async def unit(conn: Connection) -> EventsPage:
         await authorize_rt_read(conn, principal, rt_code)
-        rows = await conn.fetch(_EVENTS_SQL, rt_code, after, limit)
+        rows = await conn.fetch(EVENTS_SQL, rt_code, after, limit)
         items = [cloud_event(row) for row in rows]
         last = rows[-1]["seq"] if rows else after
         return EventsPage(items=items, next_after=str(last))
