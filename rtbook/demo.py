@@ -445,7 +445,6 @@ def _lines(info: DemoInfo, host: str, port: int) -> Iterator[str]:
     base = f"http://{host}:{port}"
     ketua = info.login("ketua-rt-005")
     siak = info.login("siak-balikpapan")
-    kader = info.login("kader-damai")
     yield ""
     yield (
         f"rtbook demo: {info.city_name} ({info.city_code}), {len(info.rt_codes)} RT, "
@@ -459,7 +458,7 @@ def _lines(info: DemoInfo, host: str, port: int) -> Iterator[str]:
         yield f"    {note}"
     yield ""
     yield f"Alamat (address): {base}/"
-    yield f"Masuk (log in):   {base}/login"
+    yield f"API (OpenAPI):    {base}/schema/openapi.json"
     yield ""
     yield (
         "Pengguna (users) - kata sandi dan token baru tiap kali demo dijalankan "
@@ -489,10 +488,6 @@ def _lines(info: DemoInfo, host: str, port: int) -> Iterator[str]:
         yield "       -H 'Content-Type: application/json' \\"
         yield f"       -d '{body}' \\"
         yield f"       {base}/api/v1/services"
-    yield (
-        f"  # kader-damai (token {kader.token[:10]}...) melihat lansia kelurahan Damai "
-        "bila plugin lansia aktif (lansia lists once the lansia plugin is enabled)"
-    )
     yield ""
     yield "Hentikan dengan Ctrl-C (stop with Ctrl-C)."
     yield ""

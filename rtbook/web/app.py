@@ -30,6 +30,7 @@ from rtbook.web.auth import SECURITY, SECURITY_COMPONENTS, BearerAuthMiddleware,
 from rtbook.web.deps import provide_db
 from rtbook.web.errors import EXCEPTION_HANDLERS
 from rtbook.web.health import health
+from rtbook.web.home import home
 
 API_PREFIX = "/api/v1"
 API_HANDLERS: tuple[ControllerRouterHandler, ...] = (ServicesController, RTLedgerController)
@@ -71,7 +72,12 @@ def create_app(
             await db.close()
 
     return Litestar(
-        route_handlers=[health, api_router([*API_HANDLERS, *extra_api_handlers]), *extra_handlers],
+        route_handlers=[
+            home,
+            health,
+            api_router([*API_HANDLERS, *extra_api_handlers]),
+            *extra_handlers,
+        ],
         lifespan=[database_lifespan],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
