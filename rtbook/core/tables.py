@@ -13,6 +13,7 @@ from piccolo.columns import (
     BigSerial,
     Boolean,
     Date,
+    Integer,
     Text,
     Timestamptz,
     Varchar,
@@ -212,6 +213,56 @@ class ApiToken(Table, tablename="api_token"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+class PluginSetting(Table, tablename="plugin_setting"):
+    """A plugin's state in one city: installed is not enabled (CONTRACT.md, Plugins)."""
+
+    id = BigSerial(primary_key=True)
+    city_code = Varchar(length=5)
+    plugin = Varchar(length=64)
+    enabled = Boolean(default=False)
+    config = Text(default="{}")  # JSON, secrets included: masked on every read
+    # The city's event_seq when the plugin was last enabled: dispatch starts after it,
+    # so a plugin enabled later starts at the end of the feed, not the city's history.
+    start_seq = BigInt(default=0)
+    updated_at = Timestamptz()
+    updated_by = BigInt(null=True, default=None)
+
+
+class DispatchCheckpoint(Table, tablename="dispatch_checkpoint"):
+    """How far one plugin has read one city's feed; leased by one worker at a time."""
+
+    id = BigSerial(primary_key=True)
+    plugin = Varchar(length=64)
+    city_code = Varchar(length=5)
+    last_seq = BigInt(default=0)
+    lease_owner = Varchar(length=64, null=True, default=None)
+    lease_until = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz()
+
+
+class DispatchFailure(Table, tablename="dispatch_failure"):
+    """A hook call that raised: retried with backoff, then parked as a dead letter."""
+
+    id = BigSerial(primary_key=True)
+    plugin = Varchar(length=64)
+    city_code = Varchar(length=5)
+    seq = BigInt()
+    status = Varchar(length=8)  # retrying | dead | done
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(null=True, default=None)
+    last_error = Text(null=True, default=None)  # secrets and NIKs redacted
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class WorkerLease(Table, tablename="worker_lease"):
+    """A named lease a worker renews while it runs (one dispatcher on SQLite)."""
+
+    name = Varchar(length=64, primary_key=True)
+    owner = Varchar(length=64)
+    expires_at = Timestamptz()
+
+
 CORE_TABLES: list[type[Table]] = [
     Region,
     City,
@@ -227,4 +278,8 @@ CORE_TABLES: list[type[Table]] = [
     UserRT,
     UserArea,
     ApiToken,
+    PluginSetting,
+    DispatchCheckpoint,
+    DispatchFailure,
+    WorkerLease,
 ]

@@ -1,0 +1,1 @@
+"""Plugins: discovery through entry points, hook specs, per-city settings."""
