@@ -26,4 +26,12 @@ def _engine() -> Engine:
 
 DB = _engine()
 
-APP_REGISTRY = AppRegistry(apps=["rtbook.core.piccolo_app"])
+
+def _apps() -> list[str]:
+    from rtbook.core.plugins.registry import PluginRegistry
+    from rtbook.core.schema import app_modules
+
+    return app_modules(PluginRegistry.load(log_failures=False))
+
+
+APP_REGISTRY = AppRegistry(apps=_apps())

@@ -42,10 +42,21 @@ def regions_file() -> Path:
     return REGIONS_FILE
 
 
+def _migrate_core_only(url: DatabaseURL) -> None:
+    """Templates hold the core schema only, whatever plugin a test has put on
+    PYTHONPATH (test plugins reach child processes only that way)."""
+    saved = os.environ.pop("PYTHONPATH", None)
+    try:
+        run_migrations(url)
+    finally:
+        if saved is not None:
+            os.environ["PYTHONPATH"] = saved
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
-    run_migrations(DatabaseURL.parse(f"sqlite:///{path}"))
+    _migrate_core_only(DatabaseURL.parse(f"sqlite:///{path}"))
     return path
 
 
@@ -74,7 +85,7 @@ def postgres_template() -> str:
             pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required in CI: {problem}")
         pytest.skip(f"no PostgreSQL at {POSTGRES_URL}: {problem}")
     asyncio.run(_reset_postgres())
-    run_migrations(DatabaseURL.parse(POSTGRES_URL))
+    _migrate_core_only(DatabaseURL.parse(POSTGRES_URL))
     return POSTGRES_URL
 
 

@@ -10,6 +10,7 @@ PostgreSQL).
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -17,25 +18,32 @@ from pathlib import Path
 
 from rtbook.core.db import Connection, Database
 from rtbook.core.errors import ConfigError
+from rtbook.core.plugins.registry import PluginRegistry
 from rtbook.core.settings import DatabaseURL
 
+CORE_APP = "rtbook.core.piccolo_app"
 
-def migration_ids() -> dict[str, set[str]]:
+
+def app_modules(plugins: PluginRegistry | None = None) -> list[str]:
+    """The Piccolo app modules whose migrations make the schema: core and the plugins'
+    (``rtbook_piccolo_apps``)."""
+    return [CORE_APP, *(plugins.piccolo_apps() if plugins is not None else [])]
+
+
+def migration_ids(plugins: PluginRegistry | None = None) -> dict[str, set[str]]:
     """The migration ids each Piccolo app ships, by app name."""
-    import rtbook_migrations.core as core
-
     found: dict[str, set[str]] = {}
-    for app, package in (("core", core),):
-        folder = Path(package.__file__).parent
+    for module_name in app_modules(plugins):
+        config = importlib.import_module(module_name).APP_CONFIG
         ids = set()
-        for path in folder.glob("*.py"):
+        for path in Path(config.migrations_folder_path).glob("*.py"):
             if path.name.startswith("_"):
                 continue
             for line in path.read_text().splitlines():
                 if line.startswith("ID = "):
                     ids.add(line.split("=", 1)[1].strip().strip("\"'"))
                     break
-        found[app] = ids
+        found[config.app_name] = ids
     return found
 
 
@@ -52,11 +60,11 @@ async def _applied(conn: Connection) -> set[tuple[str, str]] | None:
     return {(r[0], r[1]) for r in rows}
 
 
-async def schema_is_current(db: Database) -> bool:
+async def schema_is_current(db: Database, plugins: PluginRegistry | None = None) -> bool:
     applied = await db.read(_applied)
     if applied is None:
         return False
-    return all((app, mid) in applied for app, ids in migration_ids().items() for mid in ids)
+    return all((app, mid) in applied for app, ids in migration_ids(plugins).items() for mid in ids)
 
 
 def run_migrations(url: DatabaseURL) -> None:
@@ -77,9 +85,13 @@ def run_migrations(url: DatabaseURL) -> None:
         raise ConfigError(f"migrasi skema gagal (schema migration failed): {reason}")
 
 
-async def ensure_schema(db: Database, url: DatabaseURL) -> bool:
-    """Create or update the schema if needed; True when migrations ran."""
-    if await schema_is_current(db):
+async def ensure_schema(
+    db: Database, url: DatabaseURL, plugins: PluginRegistry | None = None
+) -> bool:
+    """Create or update the schema if needed; True when migrations ran. With
+    ``plugins``, their own tables count too (the child process finds the same plugins
+    through rtbook.piccolo_conf)."""
+    if await schema_is_current(db, plugins):
         return False
     run_migrations(url)
     return True

@@ -1,0 +1,1 @@
+"""Migrations of the sample plugin's Piccolo app (it owns no tables)."""
