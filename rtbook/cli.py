@@ -21,8 +21,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from rtbook.cli_plugins import register_plugin_commands
+from rtbook.cli_worker import register_worker_commands
 from rtbook.core.db import Connection, Database, make_database
 from rtbook.core.errors import RtbookError
+from rtbook.core.plugins.registry import PluginRegistry
 from rtbook.core.schema import ensure_schema
 from rtbook.core.settings import DatabaseURL, database_url
 
@@ -78,7 +81,7 @@ async def ready(db: Database, url: DatabaseURL) -> bool:
     """Create or update the schema; True when migrations ran. A database that cannot
     be used (not a database file, no permission) is a one-line RtbookError."""
     try:
-        return await ensure_schema(db, url)
+        return await ensure_schema(db, url, PluginRegistry.load(log_failures=False))
     except RtbookError:
         raise
     except Exception as exc:
@@ -358,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=8000)
     p.add_argument("--regions", metavar="FILE", help="CSV kode,nama Kemendagri")
     p.set_defaults(handler=cmd_demo)
+    register_plugin_commands(commands)
+    register_worker_commands(commands)
     return parser
 
 

@@ -510,5 +510,14 @@ def run_demo(
     for line in _lines(info, host, port):
         print(line)
     sys.stdout.flush()  # before the server takes over (stdout may be a pipe)
-    serve_app(url, host, port)
+    from rtbook.core.dispatch.background import BackgroundWorker
+
+    worker = BackgroundWorker(url)  # plugins get the feed's events beside the server
+    worker.start()
+    if worker.running:
+        print("Worker berjalan di samping server (worker running beside the server)", flush=True)
+    try:
+        serve_app(url, host, port)
+    finally:
+        worker.stop()
     return 0

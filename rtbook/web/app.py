@@ -9,11 +9,14 @@ the Database and the caller (``principal``, on /api/v1) through dependency injec
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -22,9 +25,17 @@ from litestar.types import ControllerRouterHandler
 import rtbook
 from rtbook.core import settings
 from rtbook.core.db import make_database
+from rtbook.core.plugins.api import StartupSettings
+from rtbook.core.plugins.registry import PluginRegistry
 from rtbook.core.schema import ensure_schema
 from rtbook.core.settings import DatabaseURL
+from rtbook.web.api_dispatch import DeadLettersController
 from rtbook.web.api_ledger import RTLedgerController
+from rtbook.web.api_plugins import (
+    PluginSettingsController,
+    plugin_api_handlers,
+    plugin_page_handlers,
+)
 from rtbook.web.api_services import MAX_BODY_BYTES, ServicesController
 from rtbook.web.auth import SECURITY, SECURITY_COMPONENTS, BearerAuthMiddleware, provide_principal
 from rtbook.web.deps import provide_db
@@ -32,8 +43,15 @@ from rtbook.web.errors import EXCEPTION_HANDLERS
 from rtbook.web.health import health
 from rtbook.web.home import home
 
+log = logging.getLogger("rtbook.web")
+
 API_PREFIX = "/api/v1"
-API_HANDLERS: tuple[ControllerRouterHandler, ...] = (ServicesController, RTLedgerController)
+API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
+    ServicesController,
+    RTLedgerController,
+    DeadLettersController,
+    PluginSettingsController,
+)
 
 
 def api_router(handlers: Sequence[ControllerRouterHandler]) -> Router:
@@ -52,20 +70,29 @@ def create_app(
     *,
     extra_api_handlers: Sequence[ControllerRouterHandler] = (),
     extra_handlers: Sequence[ControllerRouterHandler] = (),
+    registry: PluginRegistry | None = None,
 ) -> Litestar:
     """The rtbook web app for a database (default: RTBOOK_DATABASE_URL).
 
-    ``extra_api_handlers`` join /api/v1 (token auth, ``principal``); ``extra_handlers``
-    are mounted as they are (pages bring their own session auth).
+    Installed plugins (entry-point group ``rtbook``, or ``registry``) add their API
+    routes under /api/v1 and their pages at the root, each answering 404 in a city
+    where the plugin is not enabled. ``extra_api_handlers`` join /api/v1 (token auth,
+    ``principal``); ``extra_handlers`` are mounted as they are.
     """
     url = database_url or settings.database_url()
+    plugins = registry if registry is not None else PluginRegistry.load()
 
     @asynccontextmanager
     async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
         db = make_database(url)
         await db.open()
         try:
-            await ensure_schema(db, url)
+            await ensure_schema(db, url, plugins)
+            for name, problems in plugins.startup_problems(
+                StartupSettings(database_dialect=url.dialect, environ=dict(os.environ))
+            ).items():
+                for problem in problems:
+                    log.warning("plugin %s: %s", name, problem)
             app.state.db = db
             yield
         finally:
@@ -75,9 +102,11 @@ def create_app(
         route_handlers=[
             home,
             health,
-            api_router([*API_HANDLERS, *extra_api_handlers]),
+            api_router([*API_HANDLERS, *plugin_api_handlers(plugins), *extra_api_handlers]),
+            *plugin_page_handlers(plugins),
             *extra_handlers,
         ],
+        state=State({"plugins": plugins}),
         lifespan=[database_lifespan],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

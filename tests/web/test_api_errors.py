@@ -193,6 +193,10 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/rts/{rt}/households"): {"400", "401", "403", "404"},
     ("get", "/api/v1/rts/{rt}/events"): {"400", "401", "403", "404"},
     ("get", "/health"): {"503"},
+    ("get", "/api/v1/cities/{city}/plugins"): {"401", "403", "404"},
+    ("put", "/api/v1/cities/{city}/plugins/{name}"): {"400", "401", "403", "404", "422"},
+    ("get", "/api/v1/dead-letters"): {"400", "401", "403", "404"},
+    ("post", "/api/v1/dead-letters/{failure_id}/replay"): {"401", "403", "404", "409"},
 }
 
 
