@@ -55,8 +55,8 @@ def rtbook_service_completed(event: dict[str, Any], city: str, config: dict[str,
     enabled. ``event`` is the CloudEvent of CONTRACT.md as a dict, ``config`` the
     plugin's validated config for the city (secrets included). May be ``async def``.
     Called once per event; an exception is retried later and, after the last attempt,
-    parked as a dead letter. The return value is handed to the dispatcher; return
-    None (notification requests will be defined by the notification hub)."""
+    parked as a dead letter. The dispatcher ignores the return value for now: return
+    None (what a hook may return for the notification hub is defined with the hub)."""
 
 
 @hookspec
