@@ -1,0 +1,1 @@
+"""The notification hub: recipients, preferences, messages and deliveries."""
