@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from rtbook.cli_notify import register_notify_commands
 from rtbook.cli_plugins import register_plugin_commands
 from rtbook.cli_worker import register_worker_commands
 from rtbook.core.db import Connection, Database, make_database
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_demo)
     register_plugin_commands(commands)
     register_worker_commands(commands)
+    register_notify_commands(commands)
     return parser
 
 

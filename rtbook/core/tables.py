@@ -263,6 +263,53 @@ class WorkerLease(Table, tablename="worker_lease"):
     expires_at = Timestamptz()
 
 
+class Delivery(Table, tablename="delivery"):
+    """One message about one feed event to one recipient over one channel
+    (unique on event_id, user_id, channel: see the raw-SQL migration)."""
+
+    id = BigSerial(primary_key=True)
+    event_id = Varchar(length=32)  # the CloudEvent id "<city>-<seq>"
+    city_code = Varchar(length=5, index=True)
+    seq = BigInt()
+    user_id = BigInt(index=True)
+    channel = Varchar(length=32)
+    address = Varchar(length=254)  # E.164 number or e-mail address
+    status = Varchar(length=8)  # pending | sending | sent | failed | dead
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(null=True, default=None)  # due time, or lease end while sending
+    provider_message_id = Varchar(length=255, null=True, default=None)
+    last_error = Text(null=True, default=None)  # secrets and NIKs redacted
+    subject = Varchar(length=255, null=True, default=None)
+    body = Text()
+    language = Varchar(length=5, default="id")
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz()
+
+
+class NotificationPreference(Table, tablename="notification_preference"):
+    """A recipient's choices; no row means every channel, every service, no quiet
+    hours, no digest, the user's language."""
+
+    id = BigSerial(primary_key=True)
+    user_id = BigInt(unique=True)
+    channels = Text(null=True, default=None)  # JSON list; null = every channel
+    service_types = Text(null=True, default=None)  # JSON list; null = every service type
+    quiet_start = Varchar(length=5, null=True, default=None)  # HH:MM city time; null = off
+    quiet_end = Varchar(length=5, null=True, default=None)
+    daily_digest = Boolean(default=False)
+    language = Varchar(length=5, default="id")  # id | en
+    updated_at = Timestamptz()
+
+
+class NotifyCheckpoint(Table, tablename="notify_checkpoint"):
+    """How far the notification hub has planned deliveries from one city's feed."""
+
+    city_code = Varchar(length=5, primary_key=True)
+    last_seq = BigInt(default=0)
+    updated_at = Timestamptz()
+
+
 CORE_TABLES: list[type[Table]] = [
     Region,
     City,
@@ -282,4 +329,7 @@ CORE_TABLES: list[type[Table]] = [
     DispatchCheckpoint,
     DispatchFailure,
     WorkerLease,
+    Delivery,
+    NotificationPreference,
+    NotifyCheckpoint,
 ]

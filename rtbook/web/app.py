@@ -31,6 +31,7 @@ from rtbook.core.schema import ensure_schema
 from rtbook.core.settings import DatabaseURL
 from rtbook.web.api_dispatch import DeadLettersController
 from rtbook.web.api_ledger import RTLedgerController
+from rtbook.web.api_notify import DeliveriesController
 from rtbook.web.api_plugins import (
     PluginSettingsController,
     plugin_api_handlers,
@@ -51,6 +52,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     RTLedgerController,
     DeadLettersController,
     PluginSettingsController,
+    DeliveriesController,
 )
 
 

@@ -197,6 +197,8 @@ EXPECTED_ERRORS = {
     ("put", "/api/v1/cities/{city}/plugins/{name}"): {"400", "401", "403", "404", "422"},
     ("get", "/api/v1/dead-letters"): {"400", "401", "403", "404"},
     ("post", "/api/v1/dead-letters/{failure_id}/replay"): {"401", "403", "404", "409"},
+    ("get", "/api/v1/deliveries"): {"400", "401", "403", "404"},
+    ("post", "/api/v1/deliveries/{delivery_id}/retry"): {"401", "403", "404", "409"},
 }
 
 

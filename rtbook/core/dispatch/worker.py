@@ -49,6 +49,7 @@ from rtbook.core.dispatch.streams import (
     survey,
 )
 from rtbook.core.ledger.feed import cloud_event
+from rtbook.core.notify.hub import notify_loop, run_notify
 
 __all__ = ["PluginCaller", "WorkerBusy", "WorkerStats", "run_worker", "utcnow"]
 
@@ -81,6 +82,7 @@ class WorkerStats:
     dead: int = 0  # failures that became dead letters during this run
     errors: int = 0  # streams abandoned on a database error (tried again later)
     streams: set[tuple[str, str]] = field(default_factory=set)  # (plugin, city) worked on
+    notify: Any = None  # --once: what the notification hub did (rtbook.core.notify.hub)
 
     @property
     def calls(self) -> int:
@@ -506,11 +508,14 @@ async def run_worker(
     enabled_plugins: EnabledPlugins | None = None,
     owner: str | None = None,
     rng: random.Random | None = None,
+    notify: bool = True,
 ) -> WorkerStats:
     """Dispatch feed events to plugins until ``stop`` is set, or, with ``once``, until
     nothing this worker can claim is due (new events, and retries due when it started).
 
-    ``now`` is the clock for leases and retry times (tests drive it). On SQLite the
+    ``now`` is the clock for leases and retry times (tests drive it). With
+    ``notify`` the notification hub plans and sends deliveries too (after the
+    dispatch with ``once``, every poll otherwise; rtbook.core.notify.hub). On SQLite the
     worker first takes the ``dispatch`` lease and raises :class:`WorkerBusy` when
     another live worker holds it. Leases are released on the way out.
     """
@@ -537,12 +542,33 @@ async def run_worker(
             "SQLite memakai satu worker (SQLite runs a single worker)"
         )
     beat = asyncio.create_task(dispatcher.heartbeat(single))
+    notifier = None
+    if notify and not once:
+        notifier = asyncio.create_task(
+            notify_loop(
+                db,
+                registry,
+                stop=stop,
+                now=now,
+                enabled_plugins=enabled_plugins,
+                poll_seconds=options.poll_seconds,
+            )
+        )
     try:
-        return await dispatcher.run(once)
+        stats = await dispatcher.run(once)
+        if notify and once:  # the hub plans the new events and sends what is due
+            stats.notify = await run_notify(
+                db, registry, now=now, enabled_plugins=enabled_plugins, rng=dispatcher.rng
+            )
+        return stats
     finally:
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beat
+        if notifier is not None:
+            notifier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await notifier
 
         async def release(conn: Any) -> None:
             await leases.release_streams(conn, owner)
