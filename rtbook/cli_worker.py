@@ -2,6 +2,8 @@
 
     rtbook worker [--once] [--poll SECONDS] [--max-attempts N] [--retry-base SECONDS]
                   [--retry-cap SECONDS] [--checkpoint-every N]
+                  [--notify-max-attempts N] [--notify-retry-base SECONDS]
+                  [--notify-retry-cap SECONDS] [--notify-lease SECONDS]
     rtbook deadletters list [--city CITY_CODE] [--plugin NAME] [--status STATUS] [--limit N]
     rtbook deadletters replay ID
 
@@ -21,31 +23,14 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from rtbook.cli_format import moment, one_line, positive_float, positive_int, print_table
+
 if TYPE_CHECKING:
     from rtbook.core.db import Database
     from rtbook.core.dispatch.failures import DeadLetterPage
     from rtbook.core.dispatch.worker import WorkerStats
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not number > 0 or number != number or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"harus angka > 0 (must be a number > 0): {value}")
-    return number
-
-
-def _positive_int(value: str) -> int:
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()) or int(text) < 1 or len(text) > 18:
-        raise argparse.ArgumentTypeError(
-            f"harus bilangan bulat >= 1 (must be an integer >= 1): {value}"
-        )
-    return int(text)
 
 
 def _setup_logging() -> None:
@@ -66,6 +51,18 @@ def _worker_options(args: argparse.Namespace) -> Any:
     )
 
 
+def _notify_options(args: argparse.Namespace) -> Any:
+    from rtbook.core.notify.options import NotifyOptions
+
+    base = args.notify_retry_base
+    return NotifyOptions(
+        max_attempts=args.notify_max_attempts,
+        retry_base_seconds=base,
+        retry_cap_seconds=max(args.notify_retry_cap, base),
+        lease_seconds=args.notify_lease,
+    )
+
+
 def _stats_line(stats: WorkerStats) -> str:
     return (
         f"{stats.delivered} peristiwa terkirim (events delivered), "
@@ -75,12 +72,23 @@ def _stats_line(stats: WorkerStats) -> str:
     )
 
 
+def _notify_line(stats: Any) -> str:
+    """The hub's figures of a ``--once`` run (rtbook.core.notify.options.NotifyStats)."""
+    return (
+        f"{stats.planned} pesan direncanakan (messages planned), "
+        f"{stats.sent} terkirim (sent), "
+        f"{stats.failed} gagal dan dijadwalkan ulang (failed, scheduled for retry), "
+        f"{stats.dead} gagal permanen (dead)"
+    )
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from rtbook.cli import EXIT_FAILED, EXIT_OK, run
     from rtbook.core.dispatch.worker import run_worker
     from rtbook.core.plugins.registry import PluginRegistry
 
     options = _worker_options(args)  # bad options fail before anything else
+    notify_options = _notify_options(args)
     _setup_logging()
     log = logging.getLogger("rtbook.worker")
     registry = PluginRegistry.load()
@@ -98,7 +106,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
                     "(worker running; stop with Ctrl-C or SIGTERM); plugin: %s",
                     ", ".join(sorted(registry.names())) or "-",
                 )
-            return await run_worker(db, registry, once=args.once, stop=stop, options=options)
+            return await run_worker(
+                db,
+                registry,
+                once=args.once,
+                stop=stop,
+                options=options,
+                notify_options=notify_options,
+            )
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
@@ -106,13 +121,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     stats = run(work)
     if args.once:
         print(f"rtbook worker --once: {_stats_line(stats)}")
+        if stats.notify is not None:
+            print(f"pemberitahuan (notifications): {_notify_line(stats.notify)}")
     else:
         log.info("worker berhenti (worker stopped): %s", _stats_line(stats))
     return EXIT_FAILED if stats.errors else EXIT_OK
-
-
-def _moment(value: datetime | None) -> str:
-    return "-" if value is None else f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z"
 
 
 def print_dead_letters(page: DeadLetterPage) -> None:
@@ -128,15 +141,12 @@ def print_dead_letters(page: DeadLetterPage) -> None:
             str(d.seq),
             d.status,
             str(d.attempts),
-            _moment(d.next_attempt_at),
-            " ".join((d.last_error or "-").split())[:120],
+            moment(d.next_attempt_at),
+            one_line(d.last_error),
         )
         for d in page.items
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    for row in [header, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
-        print("  ".join([*cells, row[-1]]))
+    print_table(header, rows)
     if page.next_after is not None:
         print(f"... lanjutkan dengan (continue with) --after {page.next_after}")
 
@@ -178,6 +188,7 @@ def register_worker_commands(commands: Any) -> None:
     """Add ``worker`` and ``deadletters`` to the ``rtbook`` parser's subcommands."""
     from rtbook.core.dispatch.failures import LIST_LIMIT_DEFAULT, LIST_STATUSES
     from rtbook.core.dispatch.options import RetryPolicy, WorkerOptions
+    from rtbook.core.notify.options import NotifyOptions
 
     retry, defaults = RetryPolicy(), WorkerOptions()
     p = commands.add_parser(
@@ -188,14 +199,14 @@ def register_worker_commands(commands: Any) -> None:
     )
     p.add_argument(
         "--poll",
-        type=_positive_float,
+        type=positive_float,
         default=defaults.poll_seconds,
         metavar="SECONDS",
         help=f"jeda antar-pemeriksaan (pause between polls, default {defaults.poll_seconds:g})",
     )
     p.add_argument(
         "--max-attempts",
-        type=_positive_int,
+        type=positive_int,
         default=retry.max_attempts,
         metavar="N",
         help=f"percobaan per peristiwa (calls per event before a dead letter, "
@@ -203,7 +214,7 @@ def register_worker_commands(commands: Any) -> None:
     )
     p.add_argument(
         "--retry-base",
-        type=_positive_float,
+        type=positive_float,
         default=retry.base_seconds,
         metavar="SECONDS",
         help="jeda percobaan ulang pertama "
@@ -211,19 +222,53 @@ def register_worker_commands(commands: Any) -> None:
     )
     p.add_argument(
         "--retry-cap",
-        type=_positive_float,
+        type=positive_float,
         default=retry.cap_seconds,
         metavar="SECONDS",
         help=f"jeda terpanjang (longest backoff, default {retry.cap_seconds:g})",
     )
     p.add_argument(
         "--checkpoint-every",
-        type=_positive_int,
+        type=positive_int,
         default=defaults.checkpoint_every,
         metavar="N",
         help="tulis checkpoint tiap N peristiwa; setelah crash paling banyak N dikirim ulang "
         f"(checkpoint every N events: at most N re-sent after a crash, "
         f"default {defaults.checkpoint_every})",
+    )
+    hub = NotifyOptions()
+    p.add_argument(
+        "--notify-max-attempts",
+        type=positive_int,
+        default=hub.max_attempts,
+        metavar="N",
+        help=f"percobaan per pesan sebelum dead (sends per message before it is dead, "
+        f"default {hub.max_attempts})",
+    )
+    p.add_argument(
+        "--notify-retry-base",
+        type=positive_float,
+        default=hub.retry_base_seconds,
+        metavar="SECONDS",
+        help=f"jeda kirim ulang pesan pertama (first message backoff ceiling, "
+        f"default {hub.retry_base_seconds:g})",
+    )
+    p.add_argument(
+        "--notify-retry-cap",
+        type=positive_float,
+        default=hub.retry_cap_seconds,
+        metavar="SECONDS",
+        help=f"jeda kirim ulang terpanjang (longest message backoff, "
+        f"default {hub.retry_cap_seconds:g})",
+    )
+    p.add_argument(
+        "--notify-lease",
+        type=positive_float,
+        default=hub.lease_seconds,
+        metavar="SECONDS",
+        help="berapa lama pesan yang sedang dikirim dipegang worker; setelah crash pesan "
+        f"itu dikirim lagi sesudahnya (how long a message being sent is held; after a "
+        f"crash it is sent again once this passes, default {hub.lease_seconds:g})",
     )
     p.set_defaults(handler=cmd_worker)
 
@@ -235,9 +280,9 @@ def register_worker_commands(commands: Any) -> None:
     p.add_argument("--city", metavar="CITY_CODE")
     p.add_argument("--plugin", metavar="NAME")
     p.add_argument("--status", choices=LIST_STATUSES, default="dead")
-    p.add_argument("--after", type=_positive_int, metavar="ID")
-    p.add_argument("--limit", type=_positive_int, default=LIST_LIMIT_DEFAULT, metavar="N")
+    p.add_argument("--after", type=positive_int, metavar="ID")
+    p.add_argument("--limit", type=positive_int, default=LIST_LIMIT_DEFAULT, metavar="N")
     p.set_defaults(handler=cmd_deadletters_list)
     p = dead_cmds.add_parser("replay", help="kirim ulang (replay a dead letter)")
-    p.add_argument("id", type=_positive_int, metavar="ID")
+    p.add_argument("id", type=positive_int, metavar="ID")
     p.set_defaults(handler=cmd_deadletters_replay)

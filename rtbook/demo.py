@@ -2,7 +2,10 @@
 
 :func:`prepare_demo` sets up Balikpapan (64.71) with its real kecamatan and kelurahan,
 six RTs in three kelurahan, a few hundred generated residents, one user per role and
-about ten completed registry services, so the RT head's feed has events. It can run
+about ten completed registry services, so the RT head's feed has events. Given the
+channel configs of the demo's outbox (rtbook.demo_outbox), it enables the built-in
+``email`` and ``whatsapp`` plugins in the city before posting the services, so the
+worker tells the RT head about them. It can run
 again on the same database: what exists is kept, passwords and API tokens are issued
 fresh (they are printed, and a stored password cannot be shown again). Everything
 generated is a function of the city's creation time, so a second run sends the very
@@ -15,11 +18,11 @@ import asyncio
 import os
 import secrets
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import rtbook
@@ -29,6 +32,8 @@ from rtbook.core.errors import RtbookError
 from rtbook.core.importer import import_residents
 from rtbook.core.ledger.ingest import ingest_services
 from rtbook.core.passwords import hash_password
+from rtbook.core.plugins.registry import PluginRegistry
+from rtbook.core.plugins.settings import set_plugin
 from rtbook.core.regions import (
     add_city,
     city_exists,
@@ -40,6 +45,9 @@ from rtbook.core.rts import add_rts
 from rtbook.core.settings import DatabaseURL
 from rtbook.core.users import insert_user, new_user, set_password_hash, user_id_by_name
 from rtbook.synthetic import generate_residents
+
+if TYPE_CHECKING:  # aiosmtpd is imported only when the demo runs
+    from rtbook.demo_outbox import DemoOutbox
 
 CITY = "64.71"
 RT_KETUA = "64.71.06.1005-003-005"  # Damai, RW 003, RT 005: the demo RT head's RT
@@ -56,6 +64,7 @@ HOUSEHOLDS_PER_RT = 16
 SEED = 6471
 SERVICE_SOURCE = "siak-6471-demo"
 DEMO_DATABASE = "sqlite:///rtbook-demo.db"
+CHANNEL_PLUGINS = ("email", "whatsapp")  # built-in plugins pointed at the demo outbox
 REGIONS_ENV = "RTBOOK_REGIONS_FILE"
 REGIONS_RELATIVE = Path("shared") / "data" / "wilayah" / "wilayah.csv"
 
@@ -113,6 +122,8 @@ class DemoInfo:
     service_errors: list[str] = field(default_factory=list)  # of rejected services
     logins: list[DemoLogin] = field(default_factory=list)
     example_nik: str | None = None  # an active resident of the RT head's RT
+    channels: list[str] = field(default_factory=list)  # channel plugins enabled in the city
+    outbox: Path | None = None  # where the enabled channels' messages land (run_demo)
 
     def login(self, username: str) -> DemoLogin:
         return next(item for item in self.logins if item.username == username)
@@ -200,13 +211,46 @@ async def _fresh_login(db: Database, spec: DemoUser, user_id: int) -> DemoLogin:
     return DemoLogin(spec.username, spec.role, spec.description, password, token)
 
 
+async def _enable_channels(
+    db: Database,
+    registry: PluginRegistry,
+    channels: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+) -> list[str]:
+    """Enable each installed plugin of ``channels`` in the city with its config (the
+    config replaces the stored one: the outbox's ports change from run to run); the
+    names enabled. A first enable starts at the feed's end, hence before the services."""
+    enabled = []
+    for name, config in channels.items():
+        if name not in registry:
+            continue
+        await db.write(
+            lambda conn, name=name, config=config: set_plugin(
+                conn, registry, CITY, name, enabled=True, config=dict(config), user_id=None, now=now
+            )
+        )
+        enabled.append(name)
+    return enabled
+
+
 async def prepare_demo(
-    db: Database, *, regions_file: Path | None = None, now: datetime | None = None
+    db: Database,
+    *,
+    regions_file: Path | None = None,
+    now: datetime | None = None,
+    channels: Mapping[str, Mapping[str, Any]] | None = None,
+    registry: PluginRegistry | None = None,
 ) -> DemoInfo:
     """Set up (or reuse) the demo city on an open, migrated database; see the module
-    docstring. ``regions_file`` is needed only when the city is not there yet."""
+    docstring. ``regions_file`` is needed only when the city is not there yet.
+    ``channels``: plugin -> city config (DemoOutbox.configs()), enabled when the
+    plugin is installed (``registry``, loaded from the environment when not given)."""
     now = now or datetime.now(UTC)
     await _ensure_city(db, regions_file, now)
+    enabled_channels: list[str] = []
+    if channels:
+        registry = registry if registry is not None else PluginRegistry.load()
+        enabled_channels = await _enable_channels(db, registry, channels, now)
     city = await db.read(lambda conn: get_city(conn, CITY))
     zone = ZoneInfo(city.timezone)
     anchor = city.created_at
@@ -262,6 +306,7 @@ async def prepare_demo(
         service_errors=errors,
         logins=logins,
         example_nik=residents[0][0] if residents else None,
+        channels=enabled_channels,
     )
 
 
@@ -489,29 +534,75 @@ def _lines(info: DemoInfo, host: str, port: int) -> Iterator[str]:
         yield f"       -d '{body}' \\"
         yield f"       {base}/api/v1/services"
     yield ""
+    yield from _notice_lines(info)
+    yield ""
     yield "Hentikan dengan Ctrl-C (stop with Ctrl-C)."
     yield ""
+
+
+def _notice_lines(info: DemoInfo) -> Iterator[str]:
+    if not info.channels or info.outbox is None:
+        yield (
+            f"Pemberitahuan (notices): plugin {' dan '.join(CHANNEL_PLUGINS)} tidak terpasang, "
+            "tidak ada pemberitahuan (channel plugins not installed: no notices)"
+        )
+        return
+    names = " dan ".join(info.channels)
+    yield (
+        f"Pemberitahuan (notices): plugin {names} aktif di {info.city_code}; pesan untuk ketua RT "
+        "dikirim worker"
+    )
+    yield "  ke server SMTP dan gateway WhatsApp tiruan di 127.0.0.1, dan ditulis ke"
+    yield "  (the worker's messages to the RT heads go to local stand-in servers and land in):"
+    yield f"  {info.outbox}    (tail -f)"
 
 
 def run_demo(
     *, port: int = 8000, regions: str | Path | None = None, host: str = "127.0.0.1"
 ) -> int:
     """Prepare the demo, print the address, logins and examples, serve until Ctrl-C."""
-    from rtbook.cli import check_port_free, serve_app, with_database
+    from rtbook.cli import check_port_free
 
     url = demo_database_url()
     check_port_free(host, port)
     regions_file = find_regions_file(regions)
+    registry = PluginRegistry.load()
+    outbox = None
+    if any(name in registry for name in CHANNEL_PLUGINS):
+        from rtbook.demo_outbox import DemoOutbox, outbox_path
+
+        outbox = DemoOutbox(outbox_path(url.sqlite_path), default_timezone(CITY[:2]))
+        outbox.start()
+    try:
+        return _prepare_and_serve(url, host, port, regions_file, registry, outbox)
+    finally:
+        if outbox is not None:
+            outbox.stop()
+
+
+def _prepare_and_serve(
+    url: DatabaseURL,
+    host: str,
+    port: int,
+    regions_file: Path | None,
+    registry: PluginRegistry,
+    outbox: DemoOutbox | None,
+) -> int:
+    from rtbook.cli import serve_app, with_database
+    from rtbook.core.dispatch.background import BackgroundWorker
+
+    channels = outbox.configs() if outbox is not None else None
 
     async def work(db: Database) -> DemoInfo:
-        return await prepare_demo(db, regions_file=regions_file)
+        return await prepare_demo(
+            db, regions_file=regions_file, channels=channels, registry=registry
+        )
 
     info = asyncio.run(with_database(work, url))
+    info.outbox = outbox.path.resolve() if outbox is not None else None
     for line in _lines(info, host, port):
         print(line)
     sys.stdout.flush()  # before the server takes over (stdout may be a pipe)
-    from rtbook.core.dispatch.background import BackgroundWorker
-
     worker = BackgroundWorker(url)  # plugins get the feed's events beside the server
     worker.start()
     if worker.running:

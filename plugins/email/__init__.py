@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import rtbook
+from rtbook.core.notify.apprise_results import ChannelSendError, TargetResult
 
 from .config import EmailConfig
-from .outcome import ChannelSendError, TargetResult
 from .sender import mailto_url, send_email
 
 __all__ = ["ChannelSendError", "EmailConfig", "TargetResult", "mailto_url", "send_email"]

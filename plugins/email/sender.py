@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from collections.abc import Mapping
@@ -11,20 +10,16 @@ from urllib.parse import quote, urlencode
 
 import apprise
 
+from rtbook.core.notify.apprise_results import ChannelSendError, TargetResult, check_result
+from rtbook.core.notify.channels import run_blocking
+from rtbook.core.notify.masking import mask_address, mask_addresses_in_logs
 from rtbook.core.validation import Issues, check_email
 
-from .outcome import ChannelSendError, check_result
-
 log = logging.getLogger("rtbook_email")
+mask_addresses_in_logs()  # Apprise logs every send with the full address
 
 DEFAULT_SUBJECT = "rtbook"
 _MODES = {"none": "insecure", "starttls": "starttls", "ssl": "ssl"}
-
-
-def mask_email(address: str) -> str:
-    """``budi.santoso@example.id`` -> ``b***@example.id`` (for errors and logs)."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
 
 
 def mailto_url(config: Mapping[str, Any], address: str) -> str:
@@ -73,21 +68,28 @@ def _notify(url: str, text: str, subject: str, timeout: float) -> Any:
     )
 
 
-def send_email_sync(
-    address: str, text: str, *, subject: str | None, config: Mapping[str, Any]
-) -> None:
-    """Send one e-mail (plain text and HTML alternative) and wait for the SMTP answer.
-    Raises ChannelSendError (or ValueError for a bad address) when it is not accepted."""
+def recipient_address(address: str) -> str:
+    """The checked address; ValueError for one that is not an e-mail address."""
     issues = Issues()
     recipient = check_email(address, "address", issues)
     if issues or recipient is None:
         raise ValueError(
-            f"alamat email tidak sah (not a valid email address): {mask_email(str(address))}"
+            f"alamat email tidak sah (not a valid email address): {mask_address(str(address))}"
         )
-    target = mask_email(recipient)
+    return recipient
+
+
+def send_email_sync(
+    address: str, text: str, *, subject: str | None, config: Mapping[str, Any]
+) -> list[TargetResult]:
+    """Send one e-mail (plain text and HTML alternative) and wait for the SMTP answer:
+    the per-target results when it was accepted; ChannelSendError (or ValueError for a
+    bad address) when not."""
+    recipient = recipient_address(address)
+    target = mask_address(recipient)
     timeout = float(config.get("timeout_seconds") or 15.0)
     result = _notify(mailto_url(config, recipient), text, subject or DEFAULT_SUBJECT, timeout * 4)
-    check_result(
+    return check_result(
         result,
         channel="email",
         target=target,
@@ -99,8 +101,11 @@ def send_email_sync(
 
 async def send_email(
     address: str, text: str, *, subject: str | None, config: Mapping[str, Any]
-) -> str | None:
-    """The ``email`` channel sender (ChannelSender). Apprise gives no provider message
-    id for SMTP: returns None once the server accepted the message."""
-    await asyncio.to_thread(send_email_sync, address, text, subject=subject, config=config)
-    return None
+) -> dict[str, Any]:
+    """The ``email`` channel sender (ChannelSender), sending in the hub's send threads.
+    Once the server accepted the message: ``{"message_id": None, "results": [...]}``
+    (SMTP through Apprise gives no message id; ``results``: ``TargetResult.as_dict()``
+    per target). ValueError for an address that is not an e-mail address."""
+    recipient_address(address)
+    results = await run_blocking(send_email_sync, address, text, subject=subject, config=config)
+    return {"message_id": None, "results": [r.as_dict() for r in results]}

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import rtbook
+from rtbook.core.notify.apprise_results import ChannelSendError, TargetResult
 from rtbook.core.plugins import StartupSettings
 
 from .config import CloudConfig, EvolutionConfig, WhatsAppConfig
-from .outcome import ChannelSendError, TargetResult
 from .sender import GRAPH_URL_ENV, check_graph_url, send_whatsapp
 
 __all__ = [

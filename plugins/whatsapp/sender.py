@@ -3,7 +3,6 @@ Evolution API gateway) or ``whatsapp://`` (Meta's Cloud API, template messages).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -13,13 +12,16 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import apprise
 
+from rtbook.core.notify.apprise_results import ChannelSendError, TargetResult, check_result
+from rtbook.core.notify.channels import run_blocking
+from rtbook.core.notify.masking import mask_address, mask_addresses_in_logs
 from rtbook.core.validation import Issues, normalize_phone
 
 from .config import DEFAULT_RATE, DEFAULT_TIMEOUT
-from .outcome import ChannelSendError, check_result
 from .rate import limiter_for
 
 log = logging.getLogger("rtbook_whatsapp")
+mask_addresses_in_logs()  # Apprise logs every send with the full address
 
 GRAPH_URL_ENV = "RTBOOK_WHATSAPP_GRAPH_URL"
 """Where the Cloud API is reached instead of https://graph.facebook.com (a proxy, a
@@ -29,18 +31,13 @@ is kept."""
 _TEMPLATE_PARAM_SPACES = re.compile(r"[ \t\r\n]+")
 
 
-def mask_phone(number: str) -> str:
-    """``+6281234567890`` -> ``+62812****890`` (for errors and logs)."""
-    return number[:6] + "****" + number[-3:] if len(number) > 9 else "****"
-
-
 def e164(address: str) -> str:
     """The recipient's number as E.164 (``0812...``, ``62812...``, ``+62812...``)."""
     issues = Issues()
     number = normalize_phone(address, "address", issues)
     if issues or number is None:
         raise ValueError(
-            f"nomor WhatsApp tidak sah (not a valid WhatsApp number): {mask_phone(str(address))}"
+            f"nomor WhatsApp tidak sah (not a valid WhatsApp number): {mask_address(str(address))}"
         )
     return number
 
@@ -114,11 +111,11 @@ def _service(url: str, graph_url: str | None) -> Any:
 
 def send_whatsapp_sync(
     address: str, text: str, *, subject: str | None, config: Mapping[str, Any]
-) -> None:
-    """Send one message and wait for the provider's answer; ChannelSendError (or
-    ValueError for a bad number) when it is not accepted."""
+) -> list[TargetResult]:
+    """Send one message and wait for the provider's answer: the per-target results
+    when it was accepted; ChannelSendError (or ValueError for a bad number) when not."""
     number = e164(address)
-    target = mask_phone(number)
+    target = mask_address(number)
     provider = config.get("provider")
     graph_url = None
     if provider == "evolution":
@@ -138,7 +135,7 @@ def send_whatsapp_sync(
     apobj.add(_service(url, graph_url))
     timeout = float(config.get("timeout_seconds") or DEFAULT_TIMEOUT)
     result = apobj.notify(body=body, title="", timeout=timeout * 3)
-    check_result(
+    return check_result(
         result,
         channel=f"whatsapp ({provider})",
         target=target,
@@ -157,12 +154,15 @@ def account_key(config: Mapping[str, Any]) -> str:
 
 async def send_whatsapp(
     address: str, text: str, *, subject: str | None, config: Mapping[str, Any]
-) -> str | None:
-    """The ``whatsapp`` channel sender (ChannelSender): waits for its slot under the
-    account's send rate (``rate_per_second``, default 80), then sends. Apprise gives
-    no provider message id: returns None once the provider accepted the message.
+) -> dict[str, Any]:
+    """The ``whatsapp`` channel sender (ChannelSender): checks the number (ValueError
+    before taking a send slot), waits for its slot under the account's send rate
+    (``rate_per_second``, default 80), then sends in the hub's send threads. Once the
+    provider accepted the message: ``{"message_id": None, "results": [...]}`` (Apprise
+    gives no provider message id; ``results``: ``TargetResult.as_dict()`` per target).
     ``subject`` is not used (WhatsApp has none)."""
+    e164(address)
     rate = float(config.get("rate_per_second") or DEFAULT_RATE)
     await limiter_for(account_key(config), rate).acquire()
-    await asyncio.to_thread(send_whatsapp_sync, address, text, subject=subject, config=config)
-    return None
+    results = await run_blocking(send_whatsapp_sync, address, text, subject=subject, config=config)
+    return {"message_id": None, "results": [r.as_dict() for r in results]}

@@ -9,7 +9,8 @@ Who calls what:
 
 - the registry, once at load: ``rtbook_plugin_info``, ``rtbook_config_schema``;
 - the worker, per feed event and per plugin enabled in the event's city:
-  ``rtbook_service_completed`` (the stable hook of CONTRACT.md);
+  ``rtbook_service_completed`` (the stable hook of CONTRACT.md); once a city-local
+  day per plugin enabled in a city: ``rtbook_daily``;
 - the notification hub: ``rtbook_notification_channels``, ``rtbook_compose_message``;
 - the web layer at start-up: ``rtbook_api_routes``, ``rtbook_page_routes``,
   ``rtbook_template_dirs``; per page: ``rtbook_menu_items`` (enabled plugins only);
@@ -24,6 +25,7 @@ nothing from the web layer: route hooks return objects that rtbook.web mounts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,8 @@ from rtbook import hookspec
 
 if TYPE_CHECKING:
     from rtbook.core.auth import Principal
+    from rtbook.core.db import Database
+    from rtbook.core.notify.notices import Notifier
     from rtbook.core.plugins.api import ChannelSender, MenuItem, StartupSettings
 
 
@@ -50,13 +54,32 @@ def rtbook_config_schema() -> type | None:
 
 
 @hookspec
-def rtbook_service_completed(event: dict[str, Any], city: str, config: dict[str, Any]) -> Any:
+def rtbook_service_completed(
+    event: dict[str, Any],
+    city: str,
+    config: dict[str, Any],
+    db: Database,
+    notifier: Notifier,
+) -> Any:
     """A completed registry service reached the feed of ``city``, where this plugin is
     enabled. ``event`` is the CloudEvent of CONTRACT.md as a dict, ``config`` the
-    plugin's validated config for the city (secrets included). May be ``async def``.
-    Called once per event; an exception is retried later and, after the last attempt,
-    parked as a dead letter. The dispatcher ignores the return value for now: return
-    None (what a hook may return for the notification hub is defined with the hub)."""
+    plugin's validated config for the city (secrets included), ``db`` the worker's
+    rtbook.core.db.Database, ``notifier`` a rtbook.core.notify.notices.Notifier for
+    ``city`` (``await notifier.notify([Notice(...)])`` sends users messages). An
+    implementation names only the arguments it uses. May be ``async def``. Called
+    once per event; an exception is retried later and, after the last attempt, parked
+    as a dead letter. The dispatcher ignores the return value: return None."""
+
+
+@hookspec
+def rtbook_daily(
+    city: str, config: dict[str, Any], db: Database, notifier: Notifier, day: date
+) -> Any:
+    """Once per city-local calendar ``day`` for each city where the plugin is enabled:
+    the first time the worker runs after 06:00 city time that day. Same ``config``,
+    ``db`` and ``notifier`` as ``rtbook_service_completed``. May be ``async def``. An
+    exception is logged and the call is tried again at a later pass (the same day);
+    it never blocks other plugins or cities. Return None."""
 
 
 @hookspec

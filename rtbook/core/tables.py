@@ -268,7 +268,8 @@ class Delivery(Table, tablename="delivery"):
     (unique on event_id, user_id, channel: see the raw-SQL migration)."""
 
     id = BigSerial(primary_key=True)
-    event_id = Varchar(length=32)  # the CloudEvent id "<city>-<seq>"
+    # the CloudEvent id "<city>-<seq>", a plugin notice's key or "digest:<city>:<date>"
+    event_id = Varchar(length=64)
     city_code = Varchar(length=5, index=True)
     seq = BigInt()
     user_id = BigInt(index=True)
@@ -279,6 +280,9 @@ class Delivery(Table, tablename="delivery"):
     next_attempt_at = Timestamptz(null=True, default=None)  # due time, or lease end while sending
     provider_message_id = Varchar(length=255, null=True, default=None)
     last_error = Text(null=True, default=None)  # secrets and NIKs redacted
+    # JSON list of the last attempt's per-target results (rtbook.core.notify.channels
+    # .TargetOutcome), addresses masked, secrets redacted; null when the sender gave none
+    result = Text(null=True, default=None)
     subject = Varchar(length=255, null=True, default=None)
     body = Text()
     language = Varchar(length=5, default="id")
@@ -310,6 +314,29 @@ class NotifyCheckpoint(Table, tablename="notify_checkpoint"):
     updated_at = Timestamptz()
 
 
+class DigestCheckpoint(Table, tablename="digest_checkpoint"):
+    """The last city-local day whose daily digests the hub has built for one city."""
+
+    city_code = Varchar(length=5, primary_key=True)
+    last_day = Date()
+    updated_at = Timestamptz()
+
+
+class DailyCheckpoint(Table, tablename="daily_checkpoint"):
+    """``rtbook_daily`` per plugin and city (unique on plugin, city_code): the last
+    city-local day it returned for, and the claim of the worker calling it now."""
+
+    id = BigSerial(primary_key=True)
+    plugin = Varchar(length=64)
+    city_code = Varchar(length=5)
+    last_day = Date(null=True, default=None)
+    claimed_by = Varchar(length=64, null=True, default=None)
+    claimed_until = Timestamptz(null=True, default=None)  # a claim or a retry pause
+    attempts = Integer(default=0)  # failed calls since the last day that returned
+    last_error = Text(null=True, default=None)  # secrets and NIKs redacted
+    updated_at = Timestamptz()
+
+
 CORE_TABLES: list[type[Table]] = [
     Region,
     City,
@@ -332,4 +359,6 @@ CORE_TABLES: list[type[Table]] = [
     Delivery,
     NotificationPreference,
     NotifyCheckpoint,
+    DigestCheckpoint,
+    DailyCheckpoint,
 ]

@@ -37,6 +37,7 @@ from rtbook.web.api_plugins import (
     plugin_api_handlers,
     plugin_page_handlers,
 )
+from rtbook.web.api_preferences import MyPreferencesController
 from rtbook.web.api_services import MAX_BODY_BYTES, ServicesController
 from rtbook.web.auth import SECURITY, SECURITY_COMPONENTS, BearerAuthMiddleware, provide_principal
 from rtbook.web.deps import provide_db
@@ -53,6 +54,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     DeadLettersController,
     PluginSettingsController,
     DeliveriesController,
+    MyPreferencesController,
 )
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the channel tests: real servers on loopback (see servers.py)."""
+"""Fixtures of the channel tests: real servers on loopback (tests/channel_servers.py)."""
 
 from __future__ import annotations
 

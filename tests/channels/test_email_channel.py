@@ -43,7 +43,9 @@ async def channel_sender():
 async def test_one_send_is_one_message_with_recipient_subject_and_body(smtp) -> None:
     sender = await channel_sender()
     result = await sender("ketua.rt005@example.id", TEXT, subject=SUBJECT, config=config(smtp.port))
-    assert result is None  # SMTP gives no provider id through Apprise
+    assert result["message_id"] is None  # SMTP gives no provider id through Apprise
+    [target] = result["results"]  # Apprise 2.x's per-target result, address masked
+    assert (target["target"], target["status"]) == ("k***@example.id", "SUCCESS")
     assert len(smtp.inbox.messages) == 1
     got = smtp.inbox.messages[0]
     assert got.rcpt_tos == ["ketua.rt005@example.id"]

@@ -89,6 +89,8 @@ async def test_deliveries_api_and_cli(
             assert items["email"]["recipient"] == "k***@example.org"
             assert (items["email"]["status"], items["email"]["attempts"]) == ("dead", 1)
             assert "email timed out" in items["email"]["last_error"]
+            assert items["whatsapp"]["provider_message_id"] == "msg-1"
+            assert items["email"]["results"] is None  # the fake plugin reports no targets
             assert "hunter2" not in answer.text
             assert "1234567890" not in answer.text and "ketua005@" not in answer.text
         dead = client.get("/api/v1/deliveries?status=dead", headers=auth("admin")).json()

@@ -2,8 +2,9 @@
 installs it (a module and its .dist-info folder on sys.path), and plugins that fail.
 
 ``sample_plugin`` puts tests/plugins/sample on sys.path and on PYTHONPATH (so
-``rtbook`` run as a subprocess finds it too), clears the RTBOOK_*PLUGINS variables
-and points RTBOOK_SAMPLE_SINK at a fresh file. See README.md beside this file.
+``rtbook`` run as a subprocess finds it too) and points RTBOOK_SAMPLE_SINK at a fresh
+file. Every test starts with the built-in plugins blocked (``plugin_env``), so it sees
+only the plugins it installs. See README.md beside this file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plugins_support import registry_env
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_DIR = HERE / "sample"
@@ -43,9 +45,14 @@ def install(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No allow/block list or trace from the developer's shell leaks into a test."""
+    """No allow/block list or trace from the developer's shell leaks into a test, and
+    the built-in plugins are blocked (RTBOOK_DISABLE_PLUGINS, inherited by the
+    ``rtbook`` subprocesses too): the third-party machinery is tested on the plugins
+    a test installs, whichever built-ins rtbook ships."""
     for name in PLUGIN_ENV:
         monkeypatch.delenv(name, raising=False)
+    for name, value in registry_env().items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 import io
 import sys
 from dataclasses import dataclass, field
+from importlib.metadata import distribution
 from typing import Any
 
 import pytest
@@ -17,6 +18,23 @@ from rtbook.core.db import Connection, make_database
 from rtbook.core.settings import DatabaseURL
 
 OTHER_CITY = "64.72"
+
+# The plugins shipped with rtbook: the distribution's own entry points in the group
+# ``rtbook`` ([project.entry-points.rtbook] in pyproject.toml), read from the
+# installed metadata so that a new built-in needs no edit here. The tests of the
+# third-party plugin machinery block them (the autouse ``plugin_env`` fixture sets
+# RTBOOK_DISABLE_PLUGINS to these) and see only the plugins a test installs;
+# test_builtin_plugins.py checks the built-ins themselves.
+BUILTIN_PLUGINS: tuple[str, ...] = tuple(
+    sorted(ep.name for ep in distribution("rtbook").entry_points.select(group="rtbook"))
+)
+
+
+def registry_env(**values: str) -> dict[str, str]:
+    """An explicit environment for ``PluginRegistry.load(env)``: ``values`` with the
+    built-ins blocked too (a ``RTBOOK_DISABLE_PLUGINS`` given is added to them)."""
+    disabled = [*BUILTIN_PLUGINS, values.pop("RTBOOK_DISABLE_PLUGINS", "")]
+    return {**values, "RTBOOK_DISABLE_PLUGINS": ",".join(filter(None, disabled))}
 
 
 def feed_event(seq: int, *, city: str = CITY, rt: str = RT_A, effect: str = "resident_added"):

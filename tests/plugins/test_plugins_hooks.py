@@ -36,7 +36,13 @@ async def test_rtbook_service_completed(sample_plugin) -> None:
     config = registry.validate_config("sample", {"label": "bpn", "token": "t-1"})
     event = feed_event(17, effect="resident_deceased")
     await registry.call(
-        "sample", "rtbook_service_completed", event=event, city="64.71", config=config
+        "sample",
+        "rtbook_service_completed",
+        event=event,
+        city="64.71",
+        config=config,
+        db=None,
+        notifier=None,
     )
     [line] = sample_plugin.lines()
     assert line == {

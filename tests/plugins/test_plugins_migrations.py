@@ -73,8 +73,6 @@ def tables_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (info / "entry_points.txt").write_text("[rtbook]\ntables = rtbook_tables_plugin\n")
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv("PYTHONPATH", str(root))
-    for name in ("RTBOOK_PLUGINS", "RTBOOK_DISABLE_PLUGINS"):
-        monkeypatch.delenv(name, raising=False)
     return root
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from plugins_support import feed_event
+from plugins_support import feed_event, registry_env
 
 import rtbook
 from rtbook.core.errors import NotFound
@@ -34,7 +34,7 @@ def test_sample_plugin_is_found_through_its_entry_point(sample_plugin) -> None:
 
 def test_nothing_installed_means_no_plugins() -> None:
     registry = PluginRegistry.load()
-    assert "sample" not in registry.names()
+    assert registry.names() == [] and registry.failures == {}
     with pytest.raises(NotFound):
         registry.info("sample")
 
@@ -57,7 +57,7 @@ def test_broken_plugins_are_reported_by_name_and_skipped(
 
 
 def test_allow_list_loads_only_those(sample_plugin, broken_plugins) -> None:
-    registry = PluginRegistry.load({"RTBOOK_PLUGINS": "sample_async, nothere"})
+    registry = PluginRegistry.load(registry_env(RTBOOK_PLUGINS="sample_async, nothere"))
     assert registry.names() == ["sample_async"]
     # the broken ones were not even imported; a listed name that is missing is reported
     assert set(registry.failures) == {"nothere"}
@@ -65,21 +65,22 @@ def test_allow_list_loads_only_those(sample_plugin, broken_plugins) -> None:
 
 
 def test_block_list_never_loads_those(sample_plugin, broken_plugins) -> None:
-    registry = PluginRegistry.load({"RTBOOK_DISABLE_PLUGINS": "broken,badhook,sample"})
+    registry = PluginRegistry.load(registry_env(RTBOOK_DISABLE_PLUGINS="broken,badhook,sample"))
     assert registry.names() == ["sample_async"]
     assert registry.failures == {}
 
 
 def test_block_list_wins_over_allow_list(sample_plugin) -> None:
     registry = PluginRegistry.load(
-        {"RTBOOK_PLUGINS": "sample,sample_async", "RTBOOK_DISABLE_PLUGINS": "sample"}
+        registry_env(RTBOOK_PLUGINS="sample,sample_async", RTBOOK_DISABLE_PLUGINS="sample")
     )
     assert registry.names() == ["sample_async"]
     assert registry.failures == {}
 
 
 def test_a_plugin_installed_for_another_process_is_found_there(sample_plugin) -> None:
-    """The fixture exports PYTHONPATH, so a child Python finds the plugin too."""
+    """The fixture exports PYTHONPATH, so a child Python finds the plugin too (and
+    inherits RTBOOK_DISABLE_PLUGINS, which blocks the built-ins)."""
     code = (
         "from rtbook.core.plugins.registry import PluginRegistry;"
         "print(','.join(PluginRegistry.load().names()))"
@@ -93,7 +94,13 @@ def test_a_plugin_installed_for_another_process_is_found_there(sample_plugin) ->
 async def test_call_runs_only_that_plugins_hook(sample_plugin) -> None:
     registry = PluginRegistry.load()
     await registry.call(
-        "sample", "rtbook_service_completed", event=feed_event(3), city="64.71", config={}
+        "sample",
+        "rtbook_service_completed",
+        event=feed_event(3),
+        city="64.71",
+        config={},
+        db=None,
+        notifier=None,
     )
     assert [(line["plugin"], line["sequence"]) for line in sample_plugin.lines()] == [("sample", 3)]
 
@@ -101,7 +108,13 @@ async def test_call_runs_only_that_plugins_hook(sample_plugin) -> None:
 async def test_call_awaits_async_hooks(sample_plugin) -> None:
     registry = PluginRegistry.load()
     result = await registry.call(
-        "sample_async", "rtbook_service_completed", event=feed_event(4), city="64.71", config={}
+        "sample_async",
+        "rtbook_service_completed",
+        event=feed_event(4),
+        city="64.71",
+        config={},
+        db=None,
+        notifier=None,
     )
     assert result is None
     assert [line["plugin"] for line in sample_plugin.lines()] == ["sample_async"]
@@ -117,6 +130,8 @@ async def test_call_lets_the_plugins_exception_through(sample_plugin) -> None:
             event=feed_event(5),
             city="64.71",
             config=config,
+            db=None,
+            notifier=None,
         )
     with pytest.raises(RuntimeError, match="menolak peristiwa 5"):
         await registry.call(
@@ -125,6 +140,8 @@ async def test_call_lets_the_plugins_exception_through(sample_plugin) -> None:
             event=feed_event(5),
             city="64.71",
             config=config,
+            db=None,
+            notifier=None,
         )
     assert sample_plugin.lines() == []
 
@@ -182,14 +199,20 @@ def test_trace_logs_each_call_with_plugin_hook_city_and_time(
     sample_plugin, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="rtbook.plugins.trace")
-    registry = PluginRegistry.load({"RTBOOK_TRACE_PLUGINS": "1"})
+    registry = PluginRegistry.load(registry_env(RTBOOK_TRACE_PLUGINS="1"))
     assert registry.trace
     caplog.clear()
     import asyncio
 
     asyncio.run(
         registry.call(
-            "sample", "rtbook_service_completed", event=feed_event(9), city="64.71", config={}
+            "sample",
+            "rtbook_service_completed",
+            event=feed_event(9),
+            city="64.71",
+            config={},
+            db=None,
+            notifier=None,
         )
     )
     records = [r.getMessage() for r in caplog.records if r.name == "rtbook.plugins.trace"]
@@ -201,7 +224,7 @@ def test_trace_logs_each_call_with_plugin_hook_city_and_time(
 
 def test_no_trace_unless_asked(sample_plugin, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="rtbook.plugins.trace")
-    registry = PluginRegistry.load({"RTBOOK_TRACE_PLUGINS": "0"})
+    registry = PluginRegistry.load(registry_env(RTBOOK_TRACE_PLUGINS="0"))
     registry.collect("rtbook_template_dirs")
     assert not [r for r in caplog.records if r.name == "rtbook.plugins.trace"]
 
@@ -263,7 +286,7 @@ def test_every_hook_spec_is_known_to_the_registry() -> None:
 
     specs = {name for name, value in vars(hookspecs).items() if hasattr(value, "rtbook_spec")}
     assert set(HOOK_NAMES) == specs
-    assert "rtbook_service_completed" in specs and len(specs) == 11
+    assert "rtbook_service_completed" in specs and len(specs) == 12
 
 
 def test_two_entry_points_with_one_name(sample_plugin, monkeypatch, tmp_path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from factories import CITY, RT_A
 from litestar.testing import TestClient
-from plugins_support import OTHER_CITY, World, seed
+from plugins_support import OTHER_CITY, World, registry_env, seed
 
 from rtbook.core.plugins.registry import PluginRegistry
 from rtbook.web.api_plugins import plugin_api_handlers
@@ -94,7 +94,7 @@ def test_page_route_is_gated_too(client, world) -> None:
 
 
 def test_routes_of_a_blocked_plugin_do_not_exist(world) -> None:
-    registry = PluginRegistry.load(env={"RTBOOK_DISABLE_PLUGINS": "sample"})
+    registry = PluginRegistry.load(env=registry_env(RTBOOK_DISABLE_PLUGINS="sample"))
     with TestClient(create_app(world.url, registry=registry)) as plain:
         answer = plain.get(f"/api/v1/sample/ping?city={CITY}", headers=world.auth("admin"))
         assert answer.status_code == 404

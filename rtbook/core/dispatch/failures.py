@@ -21,6 +21,7 @@ import msgspec
 
 from rtbook.core.auth import Principal, Role
 from rtbook.core.db import Connection, Row
+from rtbook.core.db.paging import Filters, page_by_id
 from rtbook.core.errors import Forbidden, NotFound, RtbookError
 
 RETRYING = "retrying"
@@ -219,28 +220,15 @@ async def list_dead_letters(
         raise RtbookError(
             f"limit harus 1 sampai {LIST_LIMIT_MAX} (limit must be 1..{LIST_LIMIT_MAX})"
         )
-    where: list[str] = []
-    args: list[object] = []
-
-    def cond(sql: str, value: object) -> None:
-        args.append(value)
-        where.append(sql.replace("?", f"${len(args)}"))
-
+    filters = Filters()
     if city is not None:
-        cond("city_code = ?", city)
+        filters.add("city_code = {}", city)
     if plugin is not None:
-        cond("plugin = ?", plugin)
+        filters.add("plugin = {}", plugin)
     if status != "all":
-        cond("status = ?", status)
-    if after is not None:
-        cond("id > ?", after)
-    args.append(limit + 1)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM dispatch_failure{clause} ORDER BY id LIMIT ${len(args)}", *args
-    )
-    items = [_dead_letter(r) for r in rows[:limit]]
-    return DeadLetterPage(items, items[-1].id if len(rows) > limit else None)
+        filters.add("status = {}", status)
+    rows, next_after = await page_by_id(conn, _COLUMNS, "dispatch_failure", filters, after, limit)
+    return DeadLetterPage([_dead_letter(r) for r in rows], next_after)
 
 
 async def get_dead_letter(conn: Connection, failure_id: int) -> DeadLetter | None:

@@ -14,6 +14,11 @@ A hook that raises never blocks anything: the event is recorded in
 ``dispatch_failure`` with a backoff time and the stream moves on; other streams
 (other plugins, other cities) run on their own. Failures are retried when due and,
 after the last attempt, are dead letters for an admin to replay.
+
+The hook gets the worker's ``db`` and a ``notifier`` for the city (plugin notices,
+rtbook.core.notify.notices). The worker also calls ``rtbook_daily`` once per
+city-local day per (plugin, city) (rtbook.core.dispatch.daily) and runs the
+notification hub (rtbook.core.notify.hub).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any, Protocol
 
 from rtbook.core.db import Database, Row
 from rtbook.core.dispatch import leases
+from rtbook.core.dispatch.daily import daily_loop, run_daily
 from rtbook.core.dispatch.failures import (
     DueFailure,
     NewFailure,
@@ -49,7 +55,8 @@ from rtbook.core.dispatch.streams import (
     survey,
 )
 from rtbook.core.ledger.feed import cloud_event
-from rtbook.core.notify.hub import notify_loop, run_notify
+from rtbook.core.notify.hub import NotifyOptions, NotifyStats, notify_loop, run_notify
+from rtbook.core.notify.notices import Notifier
 
 __all__ = ["PluginCaller", "WorkerBusy", "WorkerStats", "run_worker", "utcnow"]
 
@@ -83,6 +90,7 @@ class WorkerStats:
     errors: int = 0  # streams abandoned on a database error (tried again later)
     streams: set[tuple[str, str]] = field(default_factory=set)  # (plugin, city) worked on
     notify: Any = None  # --once: what the notification hub did (rtbook.core.notify.hub)
+    daily: Any = None  # --once: the rtbook_daily calls (rtbook.core.dispatch.daily)
 
     @property
     def calls(self) -> int:
@@ -284,7 +292,12 @@ class _Dispatcher:
         event_id = f"{row['city_code']}-{row['seq']}"
         try:
             event = cloud_event(row)  # a damaged event row fails like a hook would
-            await self.registry.call(plugin, HOOK, event=event, city=city, config=config)
+            notifier = Notifier(
+                self.db, self.registry, city, enabled_plugins=self.enabled_plugins, now=self.now
+            )
+            await self.registry.call(
+                plugin, HOOK, event=event, city=city, config=config, db=self.db, notifier=notifier
+            )
         except (Exception, SystemExit) as exc:  # a plugin's sys.exit() stops nothing
             log.error(
                 "plugin %s gagal untuk peristiwa %s, dicoba lagi nanti "
@@ -497,6 +510,34 @@ class _Dispatcher:
                 log.warning("lease tidak bisa diperbarui (cannot renew leases): %s", exc)
 
 
+_ONCE_MAX_NOTIFY_PASSES = 500
+
+
+async def _notify_all_due(
+    db: Database,
+    registry: Any,
+    now: Callable[[], datetime],
+    enabled_plugins: EnabledPlugins,
+    options: NotifyOptions | None,
+    rng: random.Random,
+) -> NotifyStats:
+    """``--once``: hub passes until a pass finds less than a full batch due (a backlog
+    of thousands goes out in one run), the figures of all passes added up. Bounded,
+    so a batch that stays due (a clock that does not move) cannot keep it running."""
+    total = NotifyStats()
+    for _ in range(_ONCE_MAX_NOTIFY_PASSES):
+        stats = await run_notify(
+            db, registry, now=now, enabled_plugins=enabled_plugins, options=options, rng=rng
+        )
+        total.planned += stats.planned
+        total.sent += stats.sent
+        total.failed += stats.failed
+        total.dead += stats.dead
+        if not stats.full_batch:
+            break
+    return total
+
+
 async def run_worker(
     db: Database,
     registry: PluginCaller,
@@ -509,13 +550,17 @@ async def run_worker(
     owner: str | None = None,
     rng: random.Random | None = None,
     notify: bool = True,
+    notify_options: NotifyOptions | None = None,
 ) -> WorkerStats:
     """Dispatch feed events to plugins until ``stop`` is set, or, with ``once``, until
     nothing this worker can claim is due (new events, and retries due when it started).
 
-    ``now`` is the clock for leases and retry times (tests drive it). With
-    ``notify`` the notification hub plans and sends deliveries too (after the
-    dispatch with ``once``, every poll otherwise; rtbook.core.notify.hub). On SQLite the
+    ``now`` is the clock for leases and retry times (tests drive it). The
+    ``rtbook_daily`` calls that are due run too (after the dispatch with ``once``,
+    every minute otherwise; rtbook.core.dispatch.daily). With ``notify`` the
+    notification hub plans and sends deliveries too (after the dispatch and the daily
+    calls with ``once``, every poll otherwise; rtbook.core.notify.hub), with
+    ``notify_options`` (its retries and leases). On SQLite the
     worker first takes the ``dispatch`` lease and raises :class:`WorkerBusy` when
     another live worker holds it. Leases are released on the way out.
     """
@@ -542,6 +587,15 @@ async def run_worker(
             "SQLite memakai satu worker (SQLite runs a single worker)"
         )
     beat = asyncio.create_task(dispatcher.heartbeat(single))
+    daily_args: dict[str, Any] = {
+        "enabled_plugins": enabled_plugins,
+        "now": now,
+        "owner": owner,
+        "secrets": dispatcher._secrets,
+    }
+    daily = None
+    if not once:
+        daily = asyncio.create_task(daily_loop(db, registry, stop=stop, **daily_args))
     notifier = None
     if notify and not once:
         notifier = asyncio.create_task(
@@ -552,23 +606,27 @@ async def run_worker(
                 now=now,
                 enabled_plugins=enabled_plugins,
                 poll_seconds=options.poll_seconds,
+                options=notify_options,
             )
         )
     try:
         stats = await dispatcher.run(once)
+        if once:  # the daily calls due now, then the hub sends what they planned too
+            stats.daily = await run_daily(db, registry, **daily_args)
         if notify and once:  # the hub plans the new events and sends what is due
-            stats.notify = await run_notify(
-                db, registry, now=now, enabled_plugins=enabled_plugins, rng=dispatcher.rng
+            stats.notify = await _notify_all_due(
+                db, registry, now, enabled_plugins, notify_options, dispatcher.rng
             )
         return stats
     finally:
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beat
-        if notifier is not None:
-            notifier.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await notifier
+        for task in (notifier, daily):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
         async def release(conn: Any) -> None:
             await leases.release_streams(conn, owner)

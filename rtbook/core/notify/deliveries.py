@@ -6,7 +6,8 @@ until ``next_attempt_at``, its lease), ``sent``, ``failed`` (due again at
 UPDATE, so two workers never send the same delivery at once, and a ``sent`` row is
 never claimed again. A worker that dies while sending leaves a ``sending`` row whose
 lease runs out; it is then due again (the send may have reached the provider: such a
-crash is the only way a message can arrive twice).
+crash is the only way a message can arrive twice). ``result`` holds the last
+attempt's per-target results (JSON, addresses masked).
 
 All functions are units of work (they await only their connection).
 """
@@ -21,8 +22,11 @@ import msgspec
 
 from rtbook.core.auth import Principal
 from rtbook.core.db import Connection, Row
+from rtbook.core.db.paging import Filters, page_by_id
 from rtbook.core.dispatch.failures import check_city_access
 from rtbook.core.errors import Forbidden, NotFound, RtbookError
+from rtbook.core.notify.channels import TargetOutcome
+from rtbook.core.notify.masking import hide_address, mask_address
 
 PENDING = "pending"
 SENDING = "sending"
@@ -139,6 +143,53 @@ async def claim_delivery(
     return changed > 0
 
 
+async def claim_deliveries(
+    conn: Connection, ids: Sequence[int], now: datetime, lease_until: datetime
+) -> dict[int, int]:
+    """Take for sending, in one statement, those of ``ids`` that are still due (a
+    ``sending`` one only once its lease ran out); id -> attempts after the claim.
+
+    One conditional UPDATE: a delivery another worker claimed in between is no longer
+    due, so it is left out. On PostgreSQL the rows are locked with ``FOR UPDATE SKIP
+    LOCKED`` first: two workers claiming overlapping batches neither wait for nor
+    deadlock on each other (SQLite has a single writer)."""
+    if not ids:
+        return {}
+    marks = ", ".join(f"${i}" for i in range(7, 7 + len(ids)))
+    due = f"id IN ({marks}) AND status IN ($4, $5, $6) AND next_attempt_at <= $3"
+    if conn.dialect == "postgres":
+        due = f"id IN (SELECT id FROM delivery WHERE {due} ORDER BY id FOR UPDATE SKIP LOCKED)"
+    rows = await conn.fetch(
+        "UPDATE delivery SET status = $1, attempts = attempts + 1, next_attempt_at = $2,"
+        f" updated_at = $3 WHERE {due} RETURNING id, attempts",
+        SENDING,
+        lease_until,
+        now,
+        *DUE_STATUSES,
+        *ids,
+    )
+    return {int(r["id"]): int(r["attempts"]) for r in rows}
+
+
+async def postpone_deliveries(
+    conn: Connection, ids: Sequence[int], now: datetime, until: datetime
+) -> int:
+    """Make those of ``ids`` that are still due wait until ``until`` (their channel's
+    plugin is off in their city), attempts unchanged: they do not hold up the
+    deliveries behind them. How many were postponed."""
+    if not ids:
+        return 0
+    marks = ", ".join(f"${i}" for i in range(6, 6 + len(ids)))
+    return await conn.execute(
+        "UPDATE delivery SET next_attempt_at = $1, updated_at = $2"
+        f" WHERE id IN ({marks}) AND status IN ($3, $4, $5) AND next_attempt_at <= $2",
+        until,
+        now,
+        *DUE_STATUSES,
+        *ids,
+    )
+
+
 async def settle_delivery(
     conn: Connection,
     delivery_id: int,
@@ -148,14 +199,16 @@ async def settle_delivery(
     error: str | None,
     next_attempt_at: datetime | None,
     now: datetime,
+    result: str | None = None,
 ) -> bool:
     """Record a send: accepted (``error`` None) -> sent; refused -> failed, due at
     ``next_attempt_at``, or dead when that is None. Only for the claim made with
-    ``attempts`` (the count after the claim)."""
+    ``attempts`` (the count after the claim). ``result``: the attempt's per-target
+    results as JSON (:func:`results_json`), or None."""
     if error is None:
         changed = await conn.execute(
             "UPDATE delivery SET status = $1, provider_message_id = $2, sent_at = $3,"
-            " updated_at = $3, next_attempt_at = NULL, last_error = NULL"
+            " updated_at = $3, next_attempt_at = NULL, last_error = NULL, result = $7"
             " WHERE id = $4 AND status = $5 AND attempts = $6",
             SENT,
             provider_message_id,
@@ -163,11 +216,12 @@ async def settle_delivery(
             delivery_id,
             SENDING,
             attempts,
+            result,
         )
     else:
         changed = await conn.execute(
             "UPDATE delivery SET status = $1, last_error = $2, next_attempt_at = $3,"
-            " updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7",
+            " updated_at = $4, result = $8 WHERE id = $5 AND status = $6 AND attempts = $7",
             DEAD if next_attempt_at is None else FAILED,
             error,
             next_attempt_at,
@@ -175,23 +229,29 @@ async def settle_delivery(
             delivery_id,
             SENDING,
             attempts,
+            result,
         )
     return changed > 0
 
 
+def results_json(results: Sequence[TargetOutcome]) -> str | None:
+    """Per-target results as stored in ``delivery.result`` (None when there are none)."""
+    return msgspec.json.encode(list(results)).decode() if results else None
+
+
+def read_results(text: str | None, address: str | None) -> list[TargetOutcome] | None:
+    """``delivery.result`` as a list, the address masked once more (None when empty or
+    unreadable)."""
+    if not text:
+        return None
+    try:
+        results = msgspec.json.decode(text, type=list[TargetOutcome])
+    except msgspec.DecodeError:
+        return None
+    return [r.cleaned(lambda t: hide_address(t, address)) for r in results]
+
+
 # -- the admins' side -------------------------------------------------------------------
-
-
-def mask_address(address: str | None) -> str:
-    """``+6281234567890`` -> ``+62812****7890``; ``ani@example.org`` -> ``a***@example.org``."""
-    if not address:
-        return ""
-    if "@" in address:
-        local, _, domain = address.rpartition("@")
-        return f"{local[:1]}***@{domain}"
-    if len(address) <= 9:
-        return "*" * max(len(address) - 4, 0) + address[-4:]
-    return f"{address[:6]}****{address[-4:]}"
 
 
 class DeliveryView(msgspec.Struct):
@@ -208,6 +268,9 @@ class DeliveryView(msgspec.Struct):
     next_attempt_at: datetime | None
     sent_at: datetime | None
     created_at: datetime
+    provider_message_id: str | None = None
+    # the last attempt's per-target results (Apprise 2.x), addresses masked
+    results: list[TargetOutcome] | None = None
 
 
 class DeliveryPage(msgspec.Struct):
@@ -217,7 +280,7 @@ class DeliveryPage(msgspec.Struct):
 
 _COLUMNS = (
     "id, event_id, city_code, channel, address, status, attempts, last_error,"
-    " next_attempt_at, sent_at, created_at"
+    " next_attempt_at, sent_at, created_at, provider_message_id, result"
 )
 
 
@@ -235,6 +298,8 @@ def _view(row: Row) -> DeliveryView:
         next_attempt_at=row["next_attempt_at"],
         sent_at=row["sent_at"],
         created_at=row["created_at"],
+        provider_message_id=row["provider_message_id"],
+        results=read_results(row["result"], row["address"]),
     )
 
 
@@ -256,31 +321,15 @@ async def list_deliveries(
         raise RtbookError(
             f"limit harus 1 sampai {LIST_LIMIT_MAX} (limit must be 1..{LIST_LIMIT_MAX})"
         )
-    where: list[str] = []
-    args: list[object] = []
-
-    def cond(sql: str, *values: object) -> None:
-        marks = []
-        for value in values:
-            args.append(value)
-            marks.append(f"${len(args)}")
-        where.append(sql.format(*marks))
-
+    filters = Filters()
     if city is not None:
-        cond("city_code = {}", city)
+        filters.add("city_code = {}", city)
     if status == PENDING:
-        cond("status IN ({}, {})", PENDING, SENDING)
+        filters.add("status IN ({}, {})", PENDING, SENDING)
     elif status is not None:
-        cond("status = {}", status)
-    if after is not None:
-        cond("id > {}", after)
-    args.append(limit + 1)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM delivery{clause} ORDER BY id LIMIT ${len(args)}", *args
-    )
-    items = [_view(r) for r in rows[:limit]]
-    return DeliveryPage(items, items[-1].id if len(rows) > limit else None)
+        filters.add("status = {}", status)
+    rows, next_after = await page_by_id(conn, _COLUMNS, "delivery", filters, after, limit)
+    return DeliveryPage([_view(r) for r in rows], next_after)
 
 
 async def get_delivery(conn: Connection, delivery_id: int) -> DeliveryView | None:
@@ -332,12 +381,17 @@ __all__ = [
     "NotRetryable",
     "PlannedDelivery",
     "check_city_access",
+    "claim_deliveries",
     "claim_delivery",
     "due_deliveries",
     "get_delivery",
+    "hide_address",
     "insert_deliveries",
     "list_deliveries",
     "mask_address",
+    "postpone_deliveries",
+    "read_results",
+    "results_json",
     "retry_delivery",
     "settle_delivery",
 ]

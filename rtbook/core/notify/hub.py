@@ -55,9 +55,11 @@ async def notify_loop(
     rng = random.Random()
     while not stop.is_set():
         try:
-            await run_notify(
+            stats = await run_notify(
                 db, registry, now=now, enabled_plugins=enabled_plugins, options=options, rng=rng
             )
+            if stats.full_batch:  # a backlog: the next pass at once
+                continue
         except Exception:
             log.exception("pemberitahuan gagal, dicoba lagi (notification pass failed, retrying)")
         with contextlib.suppress(TimeoutError):

@@ -7,6 +7,11 @@ events after its ``start_seq``), composes the text (``rtbook_compose_message`` o
 enabled plugin, else the templates) and inserts the deliveries with the checkpoint
 in one transaction, ON CONFLICT DO NOTHING: a replayed or re-planned event never gets
 a second delivery.
+
+Recipients' preferences apply here: the channels and service types they want, their
+quiet hours (a delivery planned inside them is due at their end, city time) and the
+daily digest (their deliveries are held as ``digested`` for the next morning's digest,
+rtbook.core.notify.digest, which :func:`plan_all` builds when due).
 """
 
 from __future__ import annotations
@@ -14,9 +19,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rtbook.core.db import Connection, Database, Row
 from rtbook.core.dispatch.streams import EnabledPlugins
@@ -24,37 +28,23 @@ from rtbook.core.ledger.feed import cloud_event
 from rtbook.core.notify import deliveries as store
 from rtbook.core.notify.channels import Channel, channel_senders
 from rtbook.core.notify.compose import EventPlace, render, scrub
+from rtbook.core.notify.digest import DIGESTED, build_digests, insert_counted
 from rtbook.core.notify.options import NotifyOptions
-from rtbook.core.notify.recipients import Recipient, rt_heads
+from rtbook.core.notify.recipients import Recipient, quiet_until, rt_heads
 
 log = logging.getLogger("rtbook.notify")
 
 COMPOSE_HOOK = "rtbook_compose_message"
 
-
-def _parse_hhmm(text: str | None) -> time | None:
-    try:
-        hours, minutes = str(text).split(":")
-        return time(int(hours), int(minutes))
-    except (ValueError, AttributeError):
-        return None
+__all__ = ["compose", "due_at", "plan_all", "plan_city", "quiet_until"]
 
 
-def quiet_until(recipient: Recipient, now: datetime, timezone: str) -> datetime | None:
-    """When ``now`` falls in the recipient's quiet hours (city time), the end of them
-    (as UTC); else None."""
-    start, end = _parse_hhmm(recipient.quiet_start), _parse_hhmm(recipient.quiet_end)
-    if start is None or end is None or start == end:
+def due_at(recipient: Recipient, now: datetime, timezone: str) -> datetime | None:
+    """When a delivery planned ``now`` for ``recipient`` is due: now, or the end of
+    their quiet hours; None when it is held for their daily digest."""
+    if recipient.daily_digest:
         return None
-    local = now.astimezone(ZoneInfo(timezone))
-    clock = local.time().replace(tzinfo=None)
-    inside = (start <= clock < end) if start < end else (clock >= start or clock < end)
-    if not inside:
-        return None
-    until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
-    if until <= local:
-        until += timedelta(days=1)
-    return until.astimezone(now.tzinfo)
+    return quiet_until(recipient, now, timezone) or now
 
 
 @dataclass
@@ -132,14 +122,15 @@ async def plan_city(
     options: NotifyOptions,
     now: datetime,
 ) -> int:
-    """Plan one chunk of a city's events; the number of deliveries planned (0 and no
-    events left: the city is up to date)."""
+    """Plan one chunk of a city's events; the number of deliveries planned, those held
+    for a digest included (-1: no events left, the city is up to date)."""
     work: _CityWork = await db.read(
         lambda conn: _read_city(conn, city, timezone, enabled_plugins, options.plan_chunk)
     )
     if not work.events:
         return -1
     planned: list[store.PlannedDelivery] = []
+    held: list[store.PlannedDelivery] = []
     for row in work.events:
         seq = int(row["seq"])
         channels = [
@@ -154,36 +145,31 @@ async def plan_city(
         service_type = (event.get("data") or {}).get("service_type")
         place = EventPlace(timezone, work.kelurahan.get(row["rt_code"], ""))
         for recipient in work.heads.get(row["rt_code"], []):
-            due = quiet_until(recipient, now, timezone) or now
-            done: set[str] = set()
-            for channel in channels:
-                address = recipient.address(channel.name)
-                if channel.name in done or not address:
-                    continue
-                if not recipient.wants(channel.name, service_type):
-                    continue
-                done.add(channel.name)
+            due = due_at(recipient, now, timezone)
+            routes = recipient.routes((ch.name for ch in channels), service_type)
+            for channel, address in routes:
                 subject, body = await compose(
-                    registry, work.enabled, event, recipient, channel.name, place
+                    registry, work.enabled, event, recipient, channel, place
                 )
-                planned.append(
+                (held if due is None else planned).append(
                     store.PlannedDelivery(
                         event_id=event["id"],
                         city_code=city,
                         seq=seq,
                         user_id=recipient.user_id,
-                        channel=channel.name,
+                        channel=channel,
                         address=address,
                         subject=subject,
                         body=body,
                         language=recipient.language,
-                        due_at=due,
+                        due_at=due or now,
                     )
                 )
     last = int(work.events[-1]["seq"])
 
     async def save(conn: Connection) -> None:
         await store.insert_deliveries(conn, planned, now)
+        await insert_counted(conn, held, now, status=DIGESTED)
         await conn.execute(
             "INSERT INTO notify_checkpoint (city_code, last_seq, updated_at) VALUES ($1, $2, $3)"
             " ON CONFLICT (city_code) DO UPDATE SET last_seq = excluded.last_seq,"
@@ -195,7 +181,7 @@ async def plan_city(
         )
 
     await db.write(save)
-    return len(planned)
+    return len(planned) + len(held)
 
 
 async def plan_all(
@@ -217,4 +203,5 @@ async def plan_all(
             if count < 0:
                 break
             planned += count
+        planned += await build_digests(db, city["code"], city["timezone"], now)
     return planned

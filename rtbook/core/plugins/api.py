@@ -63,13 +63,37 @@ class StartupSettings:
     environ: Mapping[str, str] = field(default_factory=dict)
 
 
+SendAnswer = str | Mapping[str, Any] | None
+"""What a :class:`ChannelSender` returns for an accepted message (see there)."""
+
+
 class ChannelSender(Protocol):
     """Sends one message over a channel (``rtbook_notification_channels``).
 
     ``address`` is the recipient's address for that channel (E.164 phone number,
     e-mail address), ``config`` the providing plugin's config in the recipient's city.
-    Returns the provider's message id (or None); raises to report a failed send, which
-    the notification hub retries. May be ``async def``.
+    May be ``async def``; the hub runs several sends at once (``send_concurrency``),
+    so a blocking sender should run its blocking part in a thread
+    (``rtbook.core.notify.channels.run_blocking``).
+
+    Once the provider accepted the message it returns one of:
+
+    - None, or the provider's message id (``str``);
+    - a mapping (or an object with these attributes) with ``message_id`` (``str`` or
+      None) and ``results``: the per-target results, each a mapping or an object
+      with ``as_dict()`` giving ``target`` (the address, masked), ``service``,
+      ``status`` (``SUCCESS``, ``FAILURE``, ``TIMEOUT``), ``attempts``, ``elapsed``
+      (seconds) and ``errors`` (a list of texts), as Apprise 2.x reports them.
+
+    The hub records the id and the results on the delivery (addresses masked and the
+    plugin's secrets redacted once more) and shows the results to admins.
+
+    It raises to report a send that was not accepted:
+
+    - ``ValueError`` only for an address that can never work (not a phone number,
+      not an e-mail address): the delivery is ``dead`` at once, not retried;
+    - any other exception: the hub retries with backoff. An exception may carry the
+      per-target results in ``.results`` (as above), recorded with the error.
     """
 
     def __call__(
@@ -79,4 +103,4 @@ class ChannelSender(Protocol):
         *,
         subject: str | None,
         config: Mapping[str, Any],
-    ) -> str | Awaitable[str | None] | None: ...
+    ) -> SendAnswer | Awaitable[SendAnswer]: ...

@@ -1,5 +1,7 @@
-"""Real servers on loopback for the channel tests: an SMTP server (aiosmtpd) and an
-HTTP server that answers like the Evolution API gateway or Meta's Graph API."""
+"""Real servers on loopback for the channel and notification tests: an SMTP server
+(aiosmtpd) and an HTTP server that answers like the Evolution API gateway or Meta's
+Graph API, with faults on demand (an error answer, a hang past the client's timeout,
+a server stopped and started again on the same port)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -101,12 +104,39 @@ class Request:
 @dataclass
 class Gateway:
     """What the fake gateway does: ``status`` to answer, ``delay`` seconds to wait
-    before answering; ``requests`` it received."""
+    before answering; ``requests`` it received.
+
+    ``faults`` are used up one per request, in arrival order, before ``status``
+    applies again: ``"500"`` answers 500, ``"hang"`` waits ``hang_seconds`` (past the
+    client's timeout) and then answers 504. ``accepted`` holds the requests answered
+    200/201: the messages the provider took (counted when the answer is decided, so
+    a send whose client was killed while waiting is still a message sent).
+    ``on_request`` is called (in the server's thread) with each request as it arrives.
+    ``port``: 0 picks a free one; a fixed one lets a stopped gateway come back there.
+    """
 
     port: int = 0
     status: int = 201
     delay: float = 0.0
     requests: list[Request] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+    hang_seconds: float = 3.0
+    accepted: list[Request] = field(default_factory=list)
+    on_request: Callable[[Request], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def next_status(self) -> int:
+        """The answer to the request that just arrived (after its fault's wait)."""
+        with self.lock:
+            fault = self.faults.pop(0) if self.faults else None
+        if fault == "hang":
+            time.sleep(self.hang_seconds)
+            return 504
+        if fault is not None:
+            return int(fault)
+        if self.delay:
+            time.sleep(self.delay)
+        return self.status
 
     @property
     def base_url(self) -> str:
@@ -122,21 +152,24 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode(errors="replace")
-            gateway.requests.append(
-                Request("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            request = Request(
+                "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
             )
-            if gateway.delay:
-                time.sleep(gateway.delay)
-            if gateway.status in (200, 201):
+            gateway.requests.append(request)
+            if gateway.on_request is not None:
+                gateway.on_request(request)
+            status = gateway.next_status()
+            if status in (200, 201):
+                gateway.accepted.append(request)
                 if "/message/sendText/" in self.path:
                     answer = {"key": {"id": "BAE5F1C2D3E4", "fromMe": True}, "status": "PENDING"}
                 else:
                     answer = {"messaging_product": "whatsapp", "messages": [{"id": "wamid.X1"}]}
             else:
-                answer = {"error": {"code": gateway.status, "message": "gateway error"}}
+                answer = {"error": {"code": status, "message": "gateway error"}}
             data = json.dumps(answer).encode()
             try:
-                self.send_response(gateway.status)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -151,8 +184,15 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
 
 
 def start_gateway(gateway: Gateway) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(gateway))
+    """Serve ``gateway`` on ``gateway.port`` (0: a free port, then set on it)."""
+    server = ThreadingHTTPServer(("127.0.0.1", gateway.port), _handler(gateway))
     server.daemon_threads = True
     gateway.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def stop_gateway(server: ThreadingHTTPServer) -> None:
+    """Stop answering and close the port: connections to it are refused."""
+    server.shutdown()
+    server.server_close()

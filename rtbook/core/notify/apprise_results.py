@@ -1,4 +1,5 @@
-"""Reading Apprise 2.x's per-target results and turning a failure into a clear error.
+"""Reading Apprise 2.x's per-target results and turning a failure into a clear error,
+for the channel plugins that send through Apprise (rtbook_email, rtbook_whatsapp).
 
 Apprise 2.x returns an ``AppriseResult`` from ``notify()``: one ``NotifyResult`` per
 service it dispatched (here always one: one recipient per send), each with a status
