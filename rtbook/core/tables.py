@@ -337,6 +337,20 @@ class DailyCheckpoint(Table, tablename="daily_checkpoint"):
     updated_at = Timestamptz()
 
 
+class AuditLog(Table, tablename="audit_log"):
+    """Who read or changed which personal data, when (rtbook.core.audit). Never a
+    full NIK: ``target`` is an area or RT code, or a masked NIK."""
+
+    id = BigSerial(primary_key=True)
+    at = Timestamptz(index=True)  # UTC
+    user_id = BigInt(null=True, default=None, index=True)  # null: a trusted internal caller
+    username = Varchar(length=64, null=True, default=None)
+    action = Varchar(length=64)  # e.g. lansia.list, lansia.dose.add
+    target = Varchar(length=64, null=True, default=None)  # area/RT code, masked NIK
+    scope = Varchar(length=5, null=True, default=None, index=True)  # the city code
+    detail = Text(default="{}")  # JSON: rows, format, filters
+
+
 CORE_TABLES: list[type[Table]] = [
     Region,
     City,
@@ -359,6 +373,7 @@ CORE_TABLES: list[type[Table]] = [
     Delivery,
     NotificationPreference,
     NotifyCheckpoint,
+    AuditLog,
     DigestCheckpoint,
     DailyCheckpoint,
 ]

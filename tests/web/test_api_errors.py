@@ -199,6 +199,10 @@ EXPECTED_ERRORS = {
     ("post", "/api/v1/dead-letters/{failure_id}/replay"): {"401", "403", "404", "409"},
     ("get", "/api/v1/deliveries"): {"400", "401", "403", "404"},
     ("post", "/api/v1/deliveries/{delivery_id}/retry"): {"401", "403", "404", "409"},
+    # the built-in lansia plugin (entry point), mounted behind its per-city gate
+    ("get", "/api/v1/lansia"): {"400", "401", "403", "404"},
+    ("post", "/api/v1/lansia/doses"): {"400", "401", "403", "404", "409", "422"},
+    ("get", "/api/v1/lansia/residents/{nik}/doses"): {"400", "401", "403", "404"},
     ("get", "/api/v1/me/notification-preferences"): {"401", "403"},
     ("put", "/api/v1/me/notification-preferences"): {"400", "401", "403", "422"},
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,11 +55,15 @@ def scrub(text: str) -> str:
     return _LONG_DIGITS.sub(lambda m: mask_nik(m.group(0)) or "", text)
 
 
+def day_in_words(day: date, language: str = "id") -> str:
+    """``20 November 2026`` (Indonesian month names unless ``language`` is en)."""
+    months = MONTHS_EN if language == "en" else MONTHS_ID
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
 def date_in_words(moment: datetime, timezone: str, language: str = "id") -> str:
     """``20 November 2026``: the calendar date of ``moment`` in the city's time."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    months = MONTHS_EN if language == "en" else MONTHS_ID
-    return f"{local.day} {months[local.month - 1]} {local.year}"
+    return day_in_words(moment.astimezone(ZoneInfo(timezone)).date(), language)
 
 
 def nik_tail(masked: str | None) -> str | None:

@@ -1,0 +1,1 @@
+"""Migrations of the lansia plugin's Piccolo app."""
