@@ -65,6 +65,8 @@ SEED = 6471
 SERVICE_SOURCE = "siak-6471-demo"
 DEMO_DATABASE = "sqlite:///rtbook-demo.db"
 CHANNEL_PLUGINS = ("email", "whatsapp")  # built-in plugins pointed at the demo outbox
+LANSIA = "lansia"  # the built-in elderly-list plugin, enabled for the demo's health worker
+KELURAHAN_DAMAI = RT_KETUA.split("-")[0]  # the health worker's area
 REGIONS_ENV = "RTBOOK_REGIONS_FILE"
 REGIONS_RELATIVE = Path("shared") / "data" / "wilayah" / "wilayah.csv"
 
@@ -97,7 +99,7 @@ DEMO_USERS = (
         "kader-damai",
         "health_worker",
         "kader kesehatan kelurahan Damai (health worker)",
-        areas=(RT_KETUA.split("-")[0],),
+        areas=(KELURAHAN_DAMAI,),
     ),
 )
 
@@ -124,6 +126,7 @@ class DemoInfo:
     example_nik: str | None = None  # an active resident of the RT head's RT
     channels: list[str] = field(default_factory=list)  # channel plugins enabled in the city
     outbox: Path | None = None  # where the enabled channels' messages land (run_demo)
+    lansia: bool = False  # the lansia plugin is enabled in the city
 
     def login(self, username: str) -> DemoLogin:
         return next(item for item in self.logins if item.username == username)
@@ -211,17 +214,17 @@ async def _fresh_login(db: Database, spec: DemoUser, user_id: int) -> DemoLogin:
     return DemoLogin(spec.username, spec.role, spec.description, password, token)
 
 
-async def _enable_channels(
+async def _enable_plugins(
     db: Database,
     registry: PluginRegistry,
-    channels: Mapping[str, Mapping[str, Any]],
+    plugins: Mapping[str, Mapping[str, Any]],
     now: datetime,
 ) -> list[str]:
-    """Enable each installed plugin of ``channels`` in the city with its config (the
+    """Enable each installed plugin of ``plugins`` in the city with its config (the
     config replaces the stored one: the outbox's ports change from run to run); the
     names enabled. A first enable starts at the feed's end, hence before the services."""
     enabled = []
-    for name, config in channels.items():
+    for name, config in plugins.items():
         if name not in registry:
             continue
         await db.write(
@@ -247,10 +250,12 @@ async def prepare_demo(
     plugin is installed (``registry``, loaded from the environment when not given)."""
     now = now or datetime.now(UTC)
     await _ensure_city(db, regions_file, now)
+    registry = registry if registry is not None else PluginRegistry.load()
     enabled_channels: list[str] = []
     if channels:
-        registry = registry if registry is not None else PluginRegistry.load()
-        enabled_channels = await _enable_channels(db, registry, channels, now)
+        enabled_channels = await _enable_plugins(db, registry, channels, now)
+    # the health worker's elderly list (plugin lansia), with the contract's default age
+    lansia = bool(await _enable_plugins(db, registry, {LANSIA: {"min_age": 60}}, now))
     city = await db.read(lambda conn: get_city(conn, CITY))
     zone = ZoneInfo(city.timezone)
     anchor = city.created_at
@@ -307,6 +312,7 @@ async def prepare_demo(
         logins=logins,
         example_nik=residents[0][0] if residents else None,
         channels=enabled_channels,
+        lansia=lansia,
     )
 
 
@@ -533,6 +539,12 @@ def _lines(info: DemoInfo, host: str, port: int) -> Iterator[str]:
         yield "       -H 'Content-Type: application/json' \\"
         yield f"       -d '{body}' \\"
         yield f"       {base}/api/v1/services"
+    if info.lansia:
+        kader = info.login("kader-damai")
+        yield f"  curl -H 'Authorization: Bearer {kader.token}' \\"
+        yield f"       '{base}/api/v1/lansia?area={KELURAHAN_DAMAI}'"
+        yield f"  curl -H 'Authorization: Bearer {kader.token}' -H 'Accept: text/csv' \\"
+        yield f"       '{base}/api/v1/lansia?area={KELURAHAN_DAMAI}'"
     yield ""
     yield from _notice_lines(info)
     yield ""

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 from cli_support import clean_env, free_port, query, running, wait_healthy
@@ -20,7 +21,7 @@ from rtbook.core.db import Database
 from rtbook.core.passwords import verify_password
 from rtbook.core.plugins.registry import PluginRegistry
 from rtbook.core.settings import DatabaseURL
-from rtbook.demo import DEMO_RTS, RT_KETUA, find_regions_file, prepare_demo
+from rtbook.demo import DEMO_RTS, KELURAHAN_DAMAI, RT_KETUA, find_regions_file, prepare_demo
 from rtbook.demo_outbox import OUTBOX_NAME, DemoOutbox
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -162,12 +163,15 @@ async def test_prepare_demo_enables_the_channels_before_the_services(
         first = await prepare_demo(
             db, regions_file=regions_file, now=NOW, channels=first_configs, registry=registry
         )
-    assert first.channels == ["email", "whatsapp"]
+    assert first.channels == ["email", "whatsapp"] and first.lansia
     settings = await _plugin_settings(db)
-    assert set(settings) == {"email", "whatsapp"}
+    assert set(settings) == {"email", "whatsapp", "lansia"}
+    assert settings["lansia"]["enabled"] and settings["lansia"]["config"] == {"min_age": 60}
     first_event = await _scalar(db, "SELECT min(seq) FROM event WHERE city_code = $1", "64.71")
     for name, setting in settings.items():
         assert setting["enabled"]
+        if name == "lansia":
+            continue
         assert setting["config"] == registry.validate_config(name, first_configs[name])
         # enabled before the services were posted: the hub plans every demo event
         assert setting["start_seq"] < first_event
@@ -180,7 +184,8 @@ async def test_prepare_demo_enables_the_channels_before_the_services(
         second = await prepare_demo(db, now=NOW, channels=second_configs, registry=registry)
     assert second.channels == ["email", "whatsapp"] and second.services == {"duplicate": 11}
     again = await _plugin_settings(db)
-    for name, setting in again.items():
+    for name in ("email", "whatsapp"):
+        setting = again[name]
         assert setting["config"] == registry.validate_config(name, second_configs[name])
         assert setting["start_seq"] == settings[name]["start_seq"]
 
@@ -203,7 +208,7 @@ def test_prepare_demo_without_the_channel_plugins_enables_nothing(
             return info, await _plugin_settings(db)
 
     info, settings = asyncio.run(go())
-    assert info.channels == [] and settings == {}
+    assert info.channels == [] and set(settings) == {"lansia"}  # no channel enabled
 
 
 def _entries(text: str) -> list[tuple[str, str, str]]:
@@ -252,6 +257,19 @@ def test_the_demo_tells_the_rt_head_by_whatsapp_and_email(
             return {channel for channel, _, _ in _entries(text)} >= {"whatsapp", "email"}
 
         _poll(both_channels, "a WhatsApp and an e-mail notice in the demo outbox")
+        # the demo's health worker pulls the elderly list of her kelurahan
+        token = re.search(r"kader-damai .*?token: (\S+)", banner, re.DOTALL)
+        assert token is not None, banner
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/lansia",
+            params={"area": KELURAHAN_DAMAI},
+            headers={"Authorization": f"Bearer {token[1]}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        elderly = answer.json()["items"]
+        assert elderly and all(item["age"] >= 60 for item in elderly)
+        assert all(item["rt"].startswith(KELURAHAN_DAMAI) for item in elderly)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
 
