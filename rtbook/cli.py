@@ -21,8 +21,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from rtbook.cli_audit import register_audit_commands
 from rtbook.cli_notify import register_notify_commands
 from rtbook.cli_plugins import register_plugin_commands
+from rtbook.cli_privacy import register_privacy_commands
 from rtbook.cli_worker import register_worker_commands
 from rtbook.core.db import Connection, Database, make_database
 from rtbook.core.errors import RtbookError
@@ -170,9 +172,12 @@ def read_password() -> str:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from rtbook.core.passwords import check_new_password
     from rtbook.core.users import insert_user, new_user
 
     password = read_password() if args.password_stdin else None
+    if password is not None and (problem := check_new_password(password, args.username)):
+        raise RtbookError(problem)
     user = new_user(
         args.username,
         args.role,
@@ -189,11 +194,18 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from rtbook.core.auth import create_token
+    from rtbook.core import audit
+    from rtbook.core.auth import TOKEN_PREFIX, create_token
     from rtbook.core.users import require_user_id
 
     async def unit(conn: Connection) -> str:
-        return await create_token(conn, await require_user_id(conn, args.username))
+        user_id = await require_user_id(conn, args.username)
+        token = await create_token(conn, user_id)
+        city = await conn.fetchval("SELECT city_code FROM rtbook_user WHERE id = $1", user_id)
+        prefix = token[: len(TOKEN_PREFIX) + 6]  # as stored in api_token.prefix
+        detail = {"user_id": user_id, "prefix": prefix, "via": "cli"}
+        await audit.record(conn, None, "token.create", args.username, city, detail)
+        return token
 
     print(write(unit))
     return EXIT_OK
@@ -365,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_plugin_commands(commands)
     register_worker_commands(commands)
     register_notify_commands(commands)
+    register_audit_commands(commands)
+    register_privacy_commands(commands, token=token_cmds, user=user_cmds)
     return parser
 
 

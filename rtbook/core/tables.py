@@ -13,6 +13,7 @@ from piccolo.columns import (
     BigSerial,
     Boolean,
     Date,
+    DoublePrecision,
     Integer,
     Text,
     Timestamptz,
@@ -213,6 +214,17 @@ class ApiToken(Table, tablename="api_token"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+class WebSession(Table, tablename="web_session"):
+    """A browser session of the pages (rtbook.core.sessions), stored as the SHA-256 of
+    the random id in the ``rtbook_session`` cookie; the id itself is never stored."""
+
+    id_hash = Varchar(length=64, primary_key=True)
+    user_id = BigInt(index=True)
+    created_at = Timestamptz()  # UTC; absolute timeout counts from here
+    last_seen_at = Timestamptz(index=True)  # UTC; idle timeout counts from here
+    csrf_token = Varchar(length=64)  # the session's CSRF token (forms, X-CSRF-Token)
+
+
 class PluginSetting(Table, tablename="plugin_setting"):
     """A plugin's state in one city: installed is not enabled (CONTRACT.md, Plugins)."""
 
@@ -351,6 +363,17 @@ class AuditLog(Table, tablename="audit_log"):
     detail = Text(default="{}")  # JSON: rows, format, filters
 
 
+class RateCounter(Table, tablename="rate_counter"):
+    """A rate-limit counter (rtbook.core.ratelimit): failed logins per account or
+    client, API requests per token or client. Times are Unix seconds so that one SQL
+    text does the window arithmetic on SQLite and PostgreSQL."""
+
+    key = Varchar(length=200, primary_key=True)  # e.g. login:user:budi, api:tok:<hash>
+    window_start = DoublePrecision(index=True)  # start of the counting window
+    hits = Integer(default=0)  # events counted in that window
+    blocked_until = DoublePrecision(null=True, default=None)  # a lockout, healing then
+
+
 CORE_TABLES: list[type[Table]] = [
     Region,
     City,
@@ -376,4 +399,6 @@ CORE_TABLES: list[type[Table]] = [
     AuditLog,
     DigestCheckpoint,
     DailyCheckpoint,
+    RateCounter,
+    WebSession,
 ]

@@ -10,13 +10,14 @@ Both raise :class:`RtbookError` with one line listing every problem.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rtbook.core.auth import Role
+from rtbook.core.auth import Principal, Role
 from rtbook.core.db import Connection
-from rtbook.core.errors import NotFound, RtbookError
+from rtbook.core.errors import Forbidden, NotFound, RtbookError
 from rtbook.core.passwords import hash_password, password_problem
 from rtbook.core.regions import city_exists, region_info, region_level
 from rtbook.core.validation import (
@@ -222,3 +223,126 @@ async def set_password_hash(conn: Connection, user_id: int, password_hash: str) 
     await conn.execute(
         "UPDATE rtbook_user SET password_hash = $1 WHERE id = $2", password_hash, user_id
     )
+
+
+# -- tokens and passwords managed by an administrator ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What may be shown of a token: never the token, only its prefix."""
+
+    id: int
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+async def user_scope(conn: Connection, username: str) -> tuple[int, str | None]:
+    """(id, city) of a user; NotFound naming the user when there is none."""
+    row = await conn.fetchrow("SELECT id, city_code FROM rtbook_user WHERE username = $1", username)
+    if row is None:
+        raise NotFound(f"pengguna {username[:64]!r} tidak ada (unknown user)")
+    return int(row["id"]), row["city_code"]
+
+
+async def list_tokens(conn: Connection, user_id: int) -> list[TokenInfo]:
+    rows = await conn.fetch(
+        "SELECT id, prefix, created_at, last_used_at, revoked_at FROM api_token"
+        " WHERE user_id = $1 ORDER BY id",
+        user_id,
+    )
+    return [TokenInfo(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def revoke_tokens(
+    conn: Connection, user_id: int, prefix: str | None, now: datetime
+) -> list[str]:
+    """Revoke the user's active tokens (all of them, or those whose prefix starts with
+    ``prefix``); the prefixes revoked. NotFound when none matched."""
+    rows = await conn.fetch(
+        "SELECT id, prefix FROM api_token WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id",
+        user_id,
+    )
+    chosen = [r for r in rows if prefix is None or r["prefix"].startswith(prefix)]
+    if not chosen:
+        raise NotFound("tidak ada token aktif yang cocok (no matching active token)")
+    for row in chosen:
+        await conn.execute("UPDATE api_token SET revoked_at = $1 WHERE id = $2", now, row["id"])
+    return [r["prefix"] for r in chosen]
+
+
+def new_password_problem(password: str, username: str) -> str | None:
+    """The password policy (rtbook.core.passwords.check_new_password): length, common
+    passwords, not the username."""
+    from rtbook.core.passwords import check_new_password as policy
+
+    return policy(password, username)
+
+
+def generated_password() -> str:
+    """A random password (about 96 bits) for a reset without one given."""
+    return secrets.token_urlsafe(12)
+
+
+async def end_web_sessions(conn: Connection, user_id: int) -> None:
+    """End the user's web sessions."""
+    from rtbook.core.sessions import end_sessions_of
+
+    await end_sessions_of(conn, user_id)
+
+
+def check_new_password(password: str, username: str) -> str:
+    """The password, or RtbookError with the policy's reason (one line)."""
+    problem = new_password_problem(password, username)
+    if problem:
+        raise RtbookError(problem)
+    return password
+
+
+async def reset_password(
+    conn: Connection,
+    principal: Principal | None,
+    username: str,
+    password_hash: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Set a user's password (already checked and hashed), end their web sessions and
+    audit it (``user.password_reset``). ``principal`` None: the operator's CLI;
+    otherwise admin, or city_admin for users of their city (Forbidden otherwise)."""
+    from rtbook.core import audit
+
+    user_id, city = await user_scope(conn, username)
+    if principal is not None and not (
+        principal.is_admin or (city is not None and principal.can_manage_city(city))
+    ):
+        raise Forbidden("tidak berwenang mengubah pengguna ini (not allowed for this user)")
+    await set_password_hash(conn, user_id, password_hash)
+    await end_web_sessions(conn, user_id)
+    await audit.record(conn, principal, "user.password_reset", username, city, {}, at=now)
+
+
+async def revoke_user_tokens(
+    conn: Connection,
+    principal: Principal | None,
+    username: str,
+    prefix: str | None,
+    *,
+    now: datetime | None = None,
+) -> list[str]:
+    """Revoke a user's tokens (all, or by prefix) and audit it (``token.revoke``)."""
+    from rtbook.core import audit
+
+    moment = now or datetime.now(UTC)
+    user_id, city = await user_scope(conn, username)
+    if principal is not None and not (
+        principal.is_admin or (city is not None and principal.can_manage_city(city))
+    ):
+        raise Forbidden("tidak berwenang mengubah pengguna ini (not allowed for this user)")
+    revoked = await revoke_tokens(conn, user_id, prefix, moment)
+    await audit.record(
+        conn, principal, "token.revoke", username, city, {"tokens": revoked}, at=moment
+    )
+    return revoked

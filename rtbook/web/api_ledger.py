@@ -1,11 +1,13 @@
 """GET /api/v1/rts/{rt}/residents | households | events: an RT's book and feed.
 
 Readers: the RT's heads, the city's city_admin, admin (checked in the read itself,
-see rtbook.core.ledger.reads); anyone else 403, an unknown RT 404.
+see rtbook.core.ledger.reads); anyone else 403, an unknown RT 404. Each read served
+writes its audit row in the same unit of work (rtbook.core.audit).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, ClassVar
 
 import msgspec
@@ -13,6 +15,8 @@ from litestar import Controller, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
+from rtbook.core import audit
+from rtbook.core.db import Connection
 from rtbook.core.ledger import reads
 from rtbook.core.validation import RESIDENT_STATUS
 from rtbook.web.deps import DB, Caller
@@ -25,6 +29,15 @@ RT_PATH = Parameter(
 )
 
 READ_ERRORS = error_responses(400, 401, 403, 404)
+
+
+def _city_of(rt: str) -> Callable[[Connection], Awaitable[str | None]]:
+    """The audit row's scope: the RT's city (the read has just found the RT)."""
+
+    async def scope(conn: Connection) -> str | None:
+        return await reads.rt_city(conn, rt)
+
+    return scope
 
 
 # The shape of a feed event, for the OpenAPI document. The handler serves what
@@ -126,7 +139,21 @@ class RTLedgerController(Controller):
         unit = reads.residents_page(
             principal, rt, status=status or None, q=q or None, cursor=cursor or None, limit=size
         )
-        return await db.read(unit)
+        filters = {
+            "status": status or None,
+            "q": audit.mask_search(q or None),
+            "page": "next" if cursor else "first",
+        }
+        return await db.write(
+            audit.recorded(
+                unit,
+                principal,
+                "residents.list",
+                rt,
+                _city_of(rt),
+                lambda page: {"rows": len(page.items), **filters},
+            )
+        )
 
     @get(
         "/households",
@@ -141,7 +168,16 @@ class RTLedgerController(Controller):
     async def households(
         self, db: DB, principal: Caller, rt: Annotated[str, RT_PATH]
     ) -> reads.HouseholdsPage:
-        return await db.read(reads.households(principal, rt))
+        return await db.write(
+            audit.recorded(
+                reads.households(principal, rt),
+                principal,
+                "households.list",
+                rt,
+                _city_of(rt),
+                lambda page: {"rows": len(page.items)},
+            )
+        )
 
     @get(
         "/events",
@@ -185,4 +221,13 @@ class RTLedgerController(Controller):
             minimum=1,
             maximum=reads.EVENTS_LIMIT_MAX,
         )
-        return await db.read(reads.events_page(principal, rt, after=start, limit=size))
+        return await db.write(
+            audit.recorded(
+                reads.events_page(principal, rt, after=start, limit=size),
+                principal,
+                "events.list",
+                rt,
+                _city_of(rt),
+                lambda page: {"rows": len(page.items), "after": start},
+            )
+        )

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import msgspec
 from litestar import Controller, Request, get, put
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
@@ -28,6 +27,7 @@ from rtbook.core.notify.preferences import (
     require_address,
     save_preferences,
 )
+from rtbook.web.body import decode_json_body
 from rtbook.web.deps import DB, Caller
 from rtbook.web.errors import ApiError, ErrorDetail, error_responses, error_spec
 
@@ -140,14 +140,7 @@ class MyPreferencesController(Controller):
     async def update(
         self, request: Request[Any, Any, Any], db: DB, principal: Caller
     ) -> Preferences:
-        try:
-            raw = msgspec.json.decode(await request.body())
-        except (ValueError, RecursionError):  # malformed JSON, bad UTF-8, nested too deep
-            raise ApiError(
-                400,
-                "isi permintaan bukan JSON yang sah (request body is not valid JSON)",
-                [ErrorDetail(None, "JSON rusak (malformed JSON)")],
-            ) from None
+        raw = decode_json_body(await request.body())
         try:
             change = parse_input(raw)
         except InvalidPreferences as exc:

@@ -24,6 +24,7 @@ from litestar.openapi.spec import (
 from rtbook.core.ledger.effects import SERVICE_TYPES
 from rtbook.core.ledger.ingest import MAX_BATCH, ingest_services, may_submit_services
 from rtbook.web.auth import require
+from rtbook.web.body import not_json
 from rtbook.web.deps import DB, Caller
 from rtbook.web.errors import ApiError, ErrorDetail, error_responses
 
@@ -124,11 +125,7 @@ def decode_services(body: bytes) -> list[Any]:
             [ErrorDetail("services", f"bentuk salah ({exc})")],
         ) from None
     except (ValueError, RecursionError):  # malformed JSON, bad UTF-8, nested too deep
-        raise ApiError(
-            400,
-            "isi permintaan bukan JSON yang sah (request body is not valid JSON)",
-            [ErrorDetail(None, "JSON rusak (malformed JSON)")],
-        ) from None
+        raise not_json() from None
     count = len(decoded.services)
     if not 1 <= count <= MAX_ITEMS:
         raise ApiError(

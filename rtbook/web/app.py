@@ -20,6 +20,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 import rtbook
@@ -29,6 +30,7 @@ from rtbook.core.plugins.api import StartupSettings
 from rtbook.core.plugins.registry import PluginRegistry
 from rtbook.core.schema import ensure_schema
 from rtbook.core.settings import DatabaseURL
+from rtbook.web.api_audit import AuditController
 from rtbook.web.api_dispatch import DeadLettersController
 from rtbook.web.api_ledger import RTLedgerController
 from rtbook.web.api_notify import DeliveriesController
@@ -38,12 +40,16 @@ from rtbook.web.api_plugins import (
     plugin_page_handlers,
 )
 from rtbook.web.api_preferences import MyPreferencesController
+from rtbook.web.api_privacy import PrivacyController
 from rtbook.web.api_services import MAX_BODY_BYTES, ServicesController
 from rtbook.web.auth import SECURITY, SECURITY_COMPONENTS, BearerAuthMiddleware, provide_principal
+from rtbook.web.body import JSONSafeRequest
 from rtbook.web.deps import provide_db
 from rtbook.web.errors import EXCEPTION_HANDLERS
 from rtbook.web.health import health
 from rtbook.web.home import home
+from rtbook.web.login import LOGIN_HANDLERS, PAGE_EXCEPTION_HANDLERS, provide_current_user
+from rtbook.web.security import ApiRateLimitMiddleware, allowed_hosts, security_headers_hook
 
 log = logging.getLogger("rtbook.web")
 
@@ -55,6 +61,8 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     PluginSettingsController,
     DeliveriesController,
     MyPreferencesController,
+    AuditController,
+    PrivacyController,
 )
 
 
@@ -63,7 +71,11 @@ def api_router(handlers: Sequence[ControllerRouterHandler]) -> Router:
     return Router(
         path=API_PREFIX,
         route_handlers=list(handlers),
-        middleware=[DefineMiddleware(BearerAuthMiddleware)],
+        # the rate limit first: unauthenticated callers are counted too
+        middleware=[
+            ApiRateLimitMiddleware(),
+            DefineMiddleware(BearerAuthMiddleware),
+        ],
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         security=SECURITY,
     )
@@ -85,6 +97,7 @@ def create_app(
     """
     url = database_url or settings.database_url()
     plugins = registry if registry is not None else PluginRegistry.load()
+    hosts = allowed_hosts()
 
     @asynccontextmanager
     async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -105,16 +118,23 @@ def create_app(
     return Litestar(
         route_handlers=[
             home,
+            *LOGIN_HANDLERS,
             health,
             api_router([*API_HANDLERS, *plugin_api_handlers(plugins), *extra_api_handlers]),
             *plugin_page_handlers(plugins),
             *extra_handlers,
         ],
-        state=State({"plugins": plugins}),
+        state=State({"plugins": plugins, "database_url": url}),
         lifespan=[database_lifespan],
-        dependencies={"db": Provide(provide_db, sync_to_thread=False)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
+            "current_user": Provide(provide_current_user),  # pages: the session's user
+        },
+        exception_handlers={**EXCEPTION_HANDLERS, **PAGE_EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=JSONSafeRequest,  # a body that is not JSON: 400, never 500
+        allowed_hosts=hosts,
+        before_send=[security_headers_hook(hosts)],
         openapi_config=OpenAPIConfig(
             title="rtbook",
             version=_version(),
@@ -126,6 +146,9 @@ def create_app(
             path="/schema",
             components=SECURITY_COMPONENTS,
             use_handler_docstrings=False,
+            # only the JSON document: the HTML viewers load scripts from CDNs and
+            # inline, which the Content-Security-Policy refuses (docs/security.md)
+            render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])],
         ),
     )
 

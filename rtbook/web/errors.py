@@ -3,7 +3,9 @@
 Litestar's own exceptions (routing, body limit, validation, auth), rtbook's domain
 errors and anything unexpected all go through :data:`EXCEPTION_HANDLERS`. An
 unexpected exception is logged (with NIKs masked) and answered as a 500 that shows
-no internals.
+no internals. Every 403 is recorded in the audit trail (``auth.forbidden``) by a
+background task that runs once the answer is out: a failure to write the row is
+logged and never changes the answer.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from rtbook.core import audit
+from rtbook.core.auth import Principal
 from rtbook.core.errors import Forbidden, NotFound, RtbookError
 from rtbook.core.ledger.reads import InvalidQuery
 
@@ -116,9 +121,64 @@ def _validation_details(extra: Any) -> list[ErrorDetail]:
     return details
 
 
+_CITY_CODE = re.compile(r"[0-9]{2}\.[0-9]{2}")
+
+
+def _refused_scope(request: Request[Any, Any, Any], principal: Principal | None) -> str | None:
+    """The city a refused request was about: its ``city`` path parameter or the city
+    of its ``rt`` one, else the caller's own city."""
+    params = request.scope.get("path_params") or {}
+    for name in ("city", "rt"):
+        value = params.get(name)
+        if isinstance(value, str) and _CITY_CODE.match(value[:5]):
+            return value[:5]
+    return None if principal is None else principal.city_code
+
+
+async def _record_refusal(
+    db: Any, principal: Principal | None, method: str, path: str, scope: str | None
+) -> None:
+    try:
+        await db.write(
+            lambda conn: audit.record(
+                conn, principal, "auth.forbidden", path, scope, {"method": method, "path": path}
+            )
+        )
+    except Exception as exc:  # never more than a log line: the 403 is already out
+        log.warning("audit row of a refusal not written: %s", mask_niks(repr(exc)))
+
+
+def forbidden(
+    request: Request[Any, Any, Any],
+    message: str | None = None,
+    details: Sequence[ErrorDetail] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response[ErrorBody]:
+    """The 403 answer, with its ``auth.forbidden`` audit row written after it."""
+    response = error_response(403, message, details, headers)
+    db = getattr(request.app.state, "db", None)
+    if db is not None:
+        user = request.scope.get("user")
+        principal = user if isinstance(user, Principal) else None
+        path = request.url.path
+        response.background = BackgroundTask(
+            _record_refusal,
+            db,
+            principal,
+            request.method,
+            path,
+            _refused_scope(request, principal),
+        )
+    return response
+
+
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     headers = dict(exc.headers or {})
+    if status == 403:
+        message = exc.message if isinstance(exc, ApiError) else None
+        details = exc.details if isinstance(exc, ApiError) else ()
+        return forbidden(request, message, details, headers)
     if isinstance(exc, ApiError):
         return error_response(status, exc.message, exc.details, headers)
     if status == 401:
@@ -132,7 +192,7 @@ def _rtbook_error(request: Request[Any, Any, Any], exc: RtbookError) -> Response
     if isinstance(exc, NotFound):
         return error_response(404, str(exc) or None)
     if isinstance(exc, Forbidden):
-        return error_response(403, str(exc) or None)
+        return forbidden(request, str(exc) or None)
     if isinstance(exc, InvalidQuery):
         return error_response(400, MESSAGES[400], [ErrorDetail(exc.field, exc.message)])
     return error_response(400, str(exc) or None)

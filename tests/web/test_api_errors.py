@@ -205,6 +205,9 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/lansia/residents/{nik}/doses"): {"400", "401", "403", "404"},
     ("get", "/api/v1/me/notification-preferences"): {"401", "403"},
     ("put", "/api/v1/me/notification-preferences"): {"400", "401", "403", "422"},
+    ("get", "/api/v1/audit"): {"400", "401", "403"},
+    ("get", "/api/v1/residents/{nik}/access-report"): {"400", "401", "403", "404"},
+    ("post", "/api/v1/users/{username}/password"): {"400", "401", "403", "404", "422"},
 }
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from rtbook.core import audit
+from rtbook.core.auth import load_principal
 from rtbook.core.db import Connection
 from rtbook.core.errors import NotFound
 from rtbook.core.plugins.config import keep_secrets
@@ -147,6 +149,9 @@ async def set_plugin(
     - from disabled (or never set) to enabled: ``start_seq`` = the city's event_seq,
       read under the city row's lock so no event committing meanwhile is skipped
       or delivered twice.
+
+    A change writes a ``plugin.config`` audit row (by ``user_id``, or an internal
+    caller) naming the config fields, never their values.
     """
     installed = name in registry
     if not installed and (enabled or config is not None):
@@ -177,6 +182,7 @@ async def set_plugin(
             city_code,
             name,
         )
+        await _record_change(conn, user_id, city_code, name, enabled=False, fields=None)
         return _item(registry, name, False, {})
     was_enabled = bool(row["enabled"]) if row is not None else False
     stored = _decode(row["config"]) if row is not None else {}
@@ -208,4 +214,24 @@ async def set_plugin(
         now or datetime.now(UTC),
         user_id,
     )
+    fields = None if config is None else sorted(new_config)
+    await _record_change(conn, user_id, city_code, name, enabled=enabled, fields=fields)
     return _item(registry, name, enabled, new_config)
+
+
+async def _record_change(
+    conn: Connection,
+    user_id: int | None,
+    city_code: str,
+    name: str,
+    *,
+    enabled: bool,
+    fields: list[str] | None,
+) -> None:
+    """The audit row of a settings change: the field names of a new config, no values
+    (secrets never reach the trail)."""
+    principal = None if user_id is None else await load_principal(conn, user_id)
+    detail: dict[str, Any] = {"plugin": name, "enabled": enabled}
+    if fields is not None:
+        detail["config_fields"] = fields
+    await audit.record(conn, principal, "plugin.config", name, city_code, detail)

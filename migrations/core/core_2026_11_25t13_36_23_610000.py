@@ -1,0 +1,57 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import BigInt
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-11-25T13:36:23:610000"
+VERSION = "1.38.0"
+DESCRIPTION = "web sessions: web_session"
+
+TABLE = {"table_class_name": "WebSession", "tablename": "web_session", "schema": None}
+
+
+def _params(**params):
+    base = {
+        "null": False,
+        "primary_key": False,
+        "unique": False,
+        "index": False,
+        "index_method": IndexMethod.btree,
+        "choices": None,
+        "db_column_name": None,
+        "secret": False,
+    }
+    base.update(params)
+    return base
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
+
+    manager.add_table(class_name="WebSession", tablename="web_session", schema=None, columns=None)
+
+    columns = [
+        ("id_hash", "Varchar", Varchar, _params(length=64, default="", primary_key=True)),
+        ("user_id", "BigInt", BigInt, _params(default=0, index=True)),
+        ("created_at", "Timestamptz", Timestamptz, _params(default=TimestamptzNow())),
+        (
+            "last_seen_at",
+            "Timestamptz",
+            Timestamptz,
+            _params(default=TimestamptzNow(), index=True),
+        ),
+        ("csrf_token", "Varchar", Varchar, _params(length=64, default="")),
+    ]
+    for name, class_name, column_class, params in columns:
+        manager.add_column(
+            **TABLE,
+            column_name=name,
+            db_column_name=name,
+            column_class_name=class_name,
+            column_class=column_class,
+            params=params,
+        )
+
+    return manager
