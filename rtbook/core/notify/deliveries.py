@@ -58,34 +58,43 @@ class PlannedDelivery:
     due_at: datetime
 
 
+SUBJECT_MAX = 255  # the column's length
+
+INSERT_DELIVERY = (
+    "INSERT INTO delivery (event_id, city_code, seq, user_id, channel, address,"
+    " status, attempts, next_attempt_at, subject, body, language, created_at,"
+    " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $12)"
+    " ON CONFLICT (event_id, user_id, channel) DO NOTHING"
+)
+"""One planned delivery; one already there (a replayed event, a notice planned again)
+stays as it is."""
+
+
+def delivery_row(p: PlannedDelivery, status: str, now: datetime) -> tuple[object, ...]:
+    """The parameters of :data:`INSERT_DELIVERY`: a ``pending`` row is due at
+    ``p.due_at``, any other (``digested``) is never due on its own."""
+    return (
+        p.event_id,
+        p.city_code,
+        p.seq,
+        p.user_id,
+        p.channel,
+        p.address,
+        status,
+        p.due_at if status == PENDING else None,
+        None if p.subject is None else p.subject[:SUBJECT_MAX],
+        p.body,
+        p.language,
+        now,
+    )
+
+
 async def insert_deliveries(
     conn: Connection, planned: Sequence[PlannedDelivery], now: datetime
 ) -> None:
-    """Insert planned deliveries; one already there (a replayed event) stays as it is."""
+    """Insert planned deliveries (pending) in bulk."""
     if planned:
-        await conn.executemany(
-            "INSERT INTO delivery (event_id, city_code, seq, user_id, channel, address,"
-            " status, attempts, next_attempt_at, subject, body, language, created_at,"
-            " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $12)"
-            " ON CONFLICT (event_id, user_id, channel) DO NOTHING",
-            [
-                (
-                    p.event_id,
-                    p.city_code,
-                    p.seq,
-                    p.user_id,
-                    p.channel,
-                    p.address,
-                    PENDING,
-                    p.due_at,
-                    p.subject,
-                    p.body,
-                    p.language,
-                    now,
-                )
-                for p in planned
-            ],
-        )
+        await conn.executemany(INSERT_DELIVERY, [delivery_row(p, PENDING, now) for p in planned])
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,6 @@ log = logging.getLogger("rtbook.notify")
 DIGESTED = "digested"  # held for (or gathered into) the recipient's daily digest
 DIGEST_HOUR = 7  # city time, the morning after the day
 DIGEST_ITEMS_MAX = 50  # lines listed in one digest; the rest are counted
-SUBJECT_MAX = 255
 
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATE_DIR / "digest")),
@@ -64,24 +63,7 @@ async def insert_counted(
     few rows whose status or count matters: digest holds and plugin notices.)"""
     inserted = 0
     for p in planned:
-        inserted += await conn.execute(
-            "INSERT INTO delivery (event_id, city_code, seq, user_id, channel, address,"
-            " status, attempts, next_attempt_at, subject, body, language, created_at,"
-            " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $12)"
-            " ON CONFLICT (event_id, user_id, channel) DO NOTHING",
-            p.event_id,
-            p.city_code,
-            p.seq,
-            p.user_id,
-            p.channel,
-            p.address,
-            status,
-            p.due_at if status == store.PENDING else None,
-            None if p.subject is None else p.subject[:SUBJECT_MAX],
-            p.body,
-            p.language,
-            now,
-        )
+        inserted += await conn.execute(store.INSERT_DELIVERY, *store.delivery_row(p, status, now))
     return inserted
 
 
