@@ -23,6 +23,7 @@ from rtbook.core.db import Connection
 from rtbook.core.errors import Forbidden, NotFound, RtbookError
 from rtbook.core.ledger.effects import SERVICE_TYPES
 from rtbook.core.notify.deliveries import mask_address
+from rtbook.core.notify.recipients import stored_list
 from rtbook.core.validation import FieldIssue, Issues
 
 CHANNELS: tuple[str, ...] = ("whatsapp", "email")
@@ -92,16 +93,6 @@ def parse_input(raw: Any) -> PreferencesInput:
         raise InvalidPreferences([issue]) from None
 
 
-def _json_list(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    try:
-        value = msgspec.json.decode(text)
-    except msgspec.DecodeError:
-        return None
-    return [str(v) for v in value] if isinstance(value, list) else None
-
-
 def _subset(
     values: list[str] | None, name: str, allowed: tuple[str, ...], issues: Issues
 ) -> list[str] | None:
@@ -164,8 +155,8 @@ def _view(user: Mapping[str, Any], stored: Mapping[str, Any] | None) -> Preferen
         return Preferences(
             list(CHANNELS), list(SERVICE_TYPES), None, None, False, user_language, addresses
         )
-    channels = _json_list(stored["channels"])
-    service_types = _json_list(stored["service_types"])
+    channels = stored_list(stored["channels"])
+    service_types = stored_list(stored["service_types"])
     return Preferences(
         channels=list(CHANNELS) if channels is None else channels,
         service_types=list(SERVICE_TYPES) if service_types is None else service_types,
@@ -205,8 +196,8 @@ async def save_preferences(
     InvalidPreferences (nothing written) listing every problem."""
     user = await _user(conn, user_id)
     stored = await _stored(conn, user_id)
-    old_channels = _json_list(stored["channels"]) if stored else None
-    old_types = _json_list(stored["service_types"]) if stored else None
+    old_channels = stored_list(stored["channels"]) if stored else None
+    old_types = stored_list(stored["service_types"]) if stored else None
     current = _view(user, stored)
     issues = Issues()
     channels = _subset(_pick(change.channels, old_channels), "channels", CHANNELS, issues)

@@ -91,16 +91,21 @@ def quiet_until(recipient: Recipient, now: datetime, timezone: str) -> datetime 
     return until.astimezone(now.tzinfo)
 
 
-def _json_set(text: str | None) -> frozenset[str] | None:
+def stored_list(text: str | None) -> list[str] | None:
+    """A preference column's JSON list (channels, service types); None for null (all)
+    or for anything that is not a list."""
     if text is None:
         return None
     try:
         value = msgspec.json.decode(text)
     except msgspec.DecodeError:
         return None
-    if not isinstance(value, list):
-        return None
-    return frozenset(str(v) for v in value)
+    return [str(v) for v in value] if isinstance(value, list) else None
+
+
+def _json_set(text: str | None) -> frozenset[str] | None:
+    values = stored_list(text)
+    return None if values is None else frozenset(values)
 
 
 _SELECT = (
