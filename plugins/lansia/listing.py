@@ -73,16 +73,27 @@ class ListQuery:
     as_of: date | None  # None: today in the city
     not_vaccinated: bool = False
     missing_dose: int | None = None
-    vaccine: str | None = None  # narrows both filters to one vaccine
+    vaccine: str | None = None  # narrows the dose filters to one vaccine
+    vaccinated: bool = False  # has a dose (the phone pages' filter)
+    sex: str | None = None  # L | P (the phone pages' filter)
+
+    @property
+    def by_dose(self) -> bool:
+        """A filter on doses is set (``vaccine`` narrows only these)."""
+        return self.not_vaccinated or self.vaccinated or self.missing_dose is not None
 
     def filters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.not_vaccinated:
             out["not_vaccinated"] = True
+        if self.vaccinated:
+            out["vaccinated"] = True
         if self.missing_dose is not None:
             out["missing_dose"] = self.missing_dose
         if self.vaccine is not None:
             out["vaccine"] = self.vaccine
+        if self.sex is not None:
+            out["sex"] = self.sex
         return out
 
 
@@ -166,9 +177,16 @@ class ListSpec:
             " AND (r.name > $2 OR (r.name = $2 AND r.nik > $3))"
         ]
         vaccine = ""
-        if self.query.vaccine is not None:
+        # the vaccine only narrows the dose filters: bound only when one uses it (an
+        # unused argument is an error to both databases)
+        if self.query.vaccine is not None and self.query.by_dose:
             args.append(self.query.vaccine.lower())
             vaccine = f" AND lower(d.vaccine) = ${len(args) + 4}"
+        if self.query.sex is not None:
+            args.append(self.query.sex)
+            sql.append(f" AND r.sex = ${len(args) + 4}")
+        if self.query.vaccinated:
+            sql.append(f" AND EXISTS (SELECT 1 FROM lansia_dose d WHERE d.nik = r.nik{vaccine})")
         if self.query.not_vaccinated:
             sql.append(
                 f" AND NOT EXISTS (SELECT 1 FROM lansia_dose d WHERE d.nik = r.nik{vaccine})"

@@ -84,6 +84,8 @@ def test_filters_not_vaccinated_and_dose_missing(client: TestClient[Any], world:
     assert set(listed(client, world, not_vaccinated="true", vaccine="ASTRAZENECA")) == (
         everyone - {budi}
     )
+    # a vaccine alone narrows no filter: everyone, not an error
+    assert set(listed(client, world, vaccine="sinovac")) == everyone
     assert post_dose(client, world, "hw_damai", dose(ahmad, dose_number=2)).status_code == 200
     assert ahmad not in listed(client, world, missing_dose="2")
     # the CSV honours the filters too
