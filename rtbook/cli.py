@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -272,9 +273,15 @@ def serve_app(url: DatabaseURL, host: str, port: int) -> None:
     """Run the web app in the foreground until Ctrl-C."""
     import uvicorn
 
+    from rtbook.web.access_log import mask_access_log
     from rtbook.web.app import create_app
 
-    uvicorn.run(create_app(url), host=host, port=port)
+    config = uvicorn.Config(create_app(url), host=host, port=port)
+    # after uvicorn configured its loggers: the access log never carries a full NIK
+    mask_access_log()
+    # Ctrl-C is how the server is stopped (as uvicorn.run does)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
