@@ -19,6 +19,11 @@ What a purge deletes and what it keeps (docs/privacy.md says the same to operato
   processing), daily digests and plugin notices that may name them (not linked to a
   NIK: see docs/privacy.md).
 
+- deleted too: the files of plugin notices (``notice_attachment``, e.g. the monthly
+  B.3 XLSX) once no delivery of their key may still send them (none pending, being
+  sent, failed or dead; a sent delivery is never sent again), including those whose
+  deliveries are gone.
+
 Residents imported as moved out have no move date in ``resident_change``; they are
 kept until one is known. A run is one transaction per city, audited as
 ``retention.purge``; a dry run changes nothing and writes no audit row.
@@ -65,6 +70,7 @@ class CityPurge:
     cutoff: date
     residents: list[Candidate]
     dry_run: bool
+    attachments: int = 0  # notice files deleted (none in a dry run)
 
 
 def check_years(years: int) -> int:
@@ -187,6 +193,22 @@ async def purge_resident(conn: Connection, nik: str) -> None:
         await conn.execute("DELETE FROM household WHERE no_kk = $1", resident["no_kk"])
 
 
+# a delivery in one of these may still be sent (a dead one retried by an admin)
+UNSENT_STATUSES = ("pending", "sending", "failed", "dead")
+
+
+async def purge_attachments(conn: Connection, city: str) -> int:
+    """Delete ``city``'s notice files that no delivery of their key may still send
+    (module docstring); the number deleted."""
+    return await conn.execute(
+        "DELETE FROM notice_attachment WHERE city_code = $1 AND NOT EXISTS ("
+        " SELECT 1 FROM delivery d WHERE d.city_code = notice_attachment.city_code"
+        " AND d.event_id = notice_attachment.notice_key AND d.status IN ($2, $3, $4, $5))",
+        city,
+        *UNSENT_STATUSES,
+    )
+
+
 async def purge_city(
     conn: Connection,
     city: str,
@@ -200,9 +222,11 @@ async def purge_city(
     moment = now or datetime.now(UTC)
     cutoff = cutoff_for(today or moment.date(), check_years(years))
     found = await candidates(conn, city, cutoff)
+    files = 0
     if not dry_run:
         for candidate in found:
             await purge_resident(conn, candidate.nik)
+        files = await purge_attachments(conn, city)
         await audit.record(
             conn,
             None,
@@ -216,7 +240,8 @@ async def purge_city(
                 "deceased": sum(c.status == "deceased" for c in found),
                 "moved_out": sum(c.status == "moved_out" for c in found),
                 "residents": [c.masked for c in found],
+                "attachments": files,
             },
             at=moment,
         )
-    return CityPurge(city, cutoff, found, dry_run)
+    return CityPurge(city, cutoff, found, dry_run, files)

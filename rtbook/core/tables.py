@@ -12,6 +12,7 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Boolean,
+    Bytea,
     Date,
     DoublePrecision,
     Integer,
@@ -303,6 +304,20 @@ class Delivery(Table, tablename="delivery"):
     updated_at = Timestamptz()
 
 
+class NoticeAttachment(Table, tablename="notice_attachment"):
+    """A file sent with a plugin notice (rtbook.core.notify.notices), once per city
+    and key (unique on city_code, notice_key, filename: see the raw-SQL migration);
+    deleted by the retention purge once no delivery of the key may still send it."""
+
+    id = BigSerial(primary_key=True)
+    city_code = Varchar(length=5)
+    notice_key = Varchar(length=64, index=True)
+    filename = Varchar(length=100)
+    media_type = Varchar(length=127)
+    content = Bytea()
+    created_at = Timestamptz()
+
+
 class NotificationPreference(Table, tablename="notification_preference"):
     """A recipient's choices; no row means every channel, every service, no quiet
     hours, no digest, the user's language."""
@@ -401,4 +416,5 @@ CORE_TABLES: list[type[Table]] = [
     DailyCheckpoint,
     RateCounter,
     WebSession,
+    NoticeAttachment,
 ]

@@ -107,11 +107,12 @@ class DueDelivery:
     body: str
     attempts: int
     status: str
+    event_id: str = ""  # the feed event id, plugin notice key or digest key
 
 
 async def due_deliveries(conn: Connection, now: datetime, limit: int) -> list[DueDelivery]:
     rows = await conn.fetch(
-        "SELECT id, city_code, channel, address, subject, body, attempts, status"
+        "SELECT id, city_code, channel, address, subject, body, attempts, status, event_id"
         " FROM delivery WHERE status IN ($1, $2, $3) AND next_attempt_at <= $4"
         " ORDER BY next_attempt_at, id LIMIT $5",
         *DUE_STATUSES,
@@ -128,6 +129,7 @@ async def due_deliveries(conn: Connection, now: datetime, limit: int) -> list[Du
             r["body"],
             int(r["attempts"]),
             r["status"],
+            r["event_id"],
         )
         for r in rows
     ]

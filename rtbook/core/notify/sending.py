@@ -10,6 +10,11 @@ and never again once sent. Deliveries are claimed only when a send slot is free 
 claimed delivery starts at once: its lease is not spent waiting), and each write
 both settles the sends that ended and claims as many as there are free slots: one
 short write transaction per round, whatever the concurrency.
+
+A plugin notice's files (rtbook.core.notify.notices, ``notice_attachment``) are read
+once per round for the claimed deliveries that may carry them (one query) and passed
+as ``attachments=[Attachment, ...]`` only to a sender that names that parameter and
+only when the delivery's key has files: WhatsApp gets the text only.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from rtbook.core.notify.channels import (
     read_answer,
 )
 from rtbook.core.notify.compose import scrub as scrub_nik
+from rtbook.core.notify.notices import Attachment, accepts_attachments, read_attachments
 from rtbook.core.notify.options import NotifyOptions, NotifyStats
 
 log = logging.getLogger("rtbook.notify")
@@ -177,7 +183,11 @@ class _Round:
                 if take or ended:
                     claimed = await self._write(ended, take)
                     ended = []
-                    running.update(asyncio.create_task(self._send(j, n)) for j, n in claimed)
+                    files = await self._files([j for j, _ in claimed])
+                    running.update(
+                        asyncio.create_task(self._send(j, n, files.get(j.delivery.id)))
+                        for j, n in claimed
+                    )
                 if running:
                     done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                     ended = [task.result() for task in done]
@@ -231,6 +241,17 @@ class _Round:
                 self.stats.failed += 1
         return [(j, claimed[j.delivery.id]) for j in take if j.delivery.id in claimed]
 
+    async def _files(self, jobs: list[_Job]) -> dict[int, list[Attachment]]:
+        """Delivery id -> its files, for the claimed deliveries that may carry some (a
+        plugin notice's key, a sender that takes ``attachments``), in one read."""
+        carriers = [j for j in jobs if _may_carry_files(j)]
+        if not carriers:
+            return {}
+        found = await self.db.read(
+            partial(read_attachments, wanted=[_file_key(j) for j in carriers])
+        )
+        return {j.delivery.id: found[_file_key(j)] for j in carriers if _file_key(j) in found}
+
     def _settlement(self, outcome: _Outcome) -> tuple[_Outcome, dict[str, Any]]:
         next_at = None
         if (
@@ -247,12 +268,19 @@ class _Round:
             "result": store.results_json(outcome.results),
         }
 
-    async def _send(self, job: _Job, attempts: int) -> _Outcome:
+    async def _send(
+        self, job: _Job, attempts: int, files: list[Attachment] | None = None
+    ) -> _Outcome:
         """One attempt; never raises (a sender's exception is its outcome)."""
         delivery = job.delivery
         try:
+            extra: dict[str, Any] = {"attachments": list(files)} if files else {}
             answer = job.channel.sender(
-                delivery.address, delivery.body, subject=delivery.subject, config=job.config
+                delivery.address,
+                delivery.body,
+                subject=delivery.subject,
+                config=job.config,
+                **extra,
             )
             if inspect.isawaitable(answer):
                 answer = await answer
@@ -284,6 +312,21 @@ class _Round:
                 final=final,
                 results=_cleaned(job, error_outcomes(exc)),
             )
+
+
+# feed event ids ("64.71-12") and digest keys never have files
+_NOT_A_NOTICE = re.compile(r"[0-9]{2}\.[0-9]{2}-[0-9]+|digest:.*", re.DOTALL)
+
+
+def _file_key(job: _Job) -> tuple[str, str]:
+    return (job.delivery.city_code, job.delivery.event_id)
+
+
+def _may_carry_files(job: _Job) -> bool:
+    key = job.delivery.event_id
+    return (
+        bool(key) and not _NOT_A_NOTICE.fullmatch(key) and accepts_attachments(job.channel.sender)
+    )
 
 
 def _cleaned(job: _Job, results: tuple[TargetOutcome, ...]) -> tuple[TargetOutcome, ...]:
