@@ -66,6 +66,7 @@ SERVICE_SOURCE = "siak-6471-demo"
 DEMO_DATABASE = "sqlite:///rtbook-demo.db"
 CHANNEL_PLUGINS = ("email", "whatsapp")  # built-in plugins pointed at the demo outbox
 LANSIA = "lansia"  # the built-in elderly-list plugin, enabled for the demo's health worker
+REPORTS = "reports"  # the built-in population books, for the RT head and the city admin
 KELURAHAN_DAMAI = RT_KETUA.split("-")[0]  # the health worker's area
 REGIONS_ENV = "RTBOOK_REGIONS_FILE"
 REGIONS_RELATIVE = Path("shared") / "data" / "wilayah" / "wilayah.csv"
@@ -127,6 +128,7 @@ class DemoInfo:
     channels: list[str] = field(default_factory=list)  # channel plugins enabled in the city
     outbox: Path | None = None  # where the enabled channels' messages land (run_demo)
     lansia: bool = False  # the lansia plugin is enabled in the city
+    reports: bool = False  # the reports plugin is enabled in the city
 
     def login(self, username: str) -> DemoLogin:
         return next(item for item in self.logins if item.username == username)
@@ -256,6 +258,7 @@ async def prepare_demo(
         enabled_channels = await _enable_plugins(db, registry, channels, now)
     # the health worker's elderly list (plugin lansia), with the contract's default age
     lansia = bool(await _enable_plugins(db, registry, {LANSIA: {"min_age": 60}}, now))
+    reports = bool(await _enable_plugins(db, registry, {REPORTS: {}}, now))
     city = await db.read(lambda conn: get_city(conn, CITY))
     zone = ZoneInfo(city.timezone)
     anchor = city.created_at
@@ -313,6 +316,7 @@ async def prepare_demo(
         example_nik=residents[0][0] if residents else None,
         channels=enabled_channels,
         lansia=lansia,
+        reports=reports,
     )
 
 
@@ -508,12 +512,13 @@ def _lines(info: DemoInfo, host: str, port: int) -> Iterator[str]:
     for note in info.service_errors:
         yield f"    {note}"
     yield ""
-    yield f"Alamat (address): {base}/"
-    yield f"API (OpenAPI):    {base}/schema/openapi.json"
+    yield f"Aplikasi (the app): {base}/   <- buka di peramban ponsel (open in a phone browser)"
+    yield f"API (OpenAPI):      {base}/schema/openapi.json"
     yield ""
     yield (
-        "Pengguna (users) - kata sandi dan token baru tiap kali demo dijalankan "
-        "(fresh passwords and tokens on every run):"
+        "Pengguna (users) - masuk di aplikasi dengan nama dan kata sandi ini; kata sandi dan "
+        "token baru tiap kali demo dijalankan (log in to the app with these; fresh passwords "
+        "and tokens on every run):"
     )
     for login in info.logins:
         yield f"  {login.username:<18} {login.role:<14} kata sandi (password): {login.password}"
@@ -545,6 +550,10 @@ def _lines(info: DemoInfo, host: str, port: int) -> Iterator[str]:
         yield f"       '{base}/api/v1/lansia?area={KELURAHAN_DAMAI}'"
         yield f"  curl -H 'Authorization: Bearer {kader.token}' -H 'Accept: text/csv' \\"
         yield f"       '{base}/api/v1/lansia?area={KELURAHAN_DAMAI}'"
+    if info.reports:
+        month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        yield f"  curl -H 'Authorization: Bearer {ketua.token}' \\"
+        yield f"       '{base}/api/v1/reports/rekapitulasi?area={RT_KETUA}&month={month}'"
     yield ""
     yield from _notice_lines(info)
     yield ""

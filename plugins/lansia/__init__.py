@@ -5,16 +5,29 @@ for health workers and RT heads (CONTRACT.md, Lansia lists; docs/lansia.md).
   every list pulled is written to the audit trail (rtbook.core.audit).
 - ``POST /api/v1/lansia/doses``, ``GET /api/v1/lansia/residents/{nik}/doses``.
 - Its own table ``lansia_dose`` (Piccolo app ``rtbook_lansia.piccolo_app``).
+- Phone pages (rtbook_lansia.pages): ``GET /lansia`` (the list, filters, CSV/XLSX
+  downloads) and ``/lansia/warga/{rt}/{ref}`` (a resident's doses, record a dose);
+  templates ``lansia/*.html``; a menu entry for health workers, RT heads, city admins
+  and admins.
 
 Config per city: ``{"min_age": 60}`` (rtbook_lansia.config.LansiaConfig).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import rtbook
+from rtbook.core.auth import Role
+from rtbook.core.plugins import MenuItem
 from rtbook_lansia.config import LansiaConfig
+
+if TYPE_CHECKING:
+    from rtbook.core.auth import Principal
+
+MENU_LABEL = "Daftar lansia (elderly list)"
+MENU_ROLES = (Role.HEALTH_WORKER, Role.RT_HEAD, Role.CITY_ADMIN, Role.ADMIN)
 
 
 @rtbook.hookimpl
@@ -35,6 +48,28 @@ def rtbook_api_routes() -> list[Any]:
     from rtbook_lansia.routes import handlers
 
     return handlers()
+
+
+@rtbook.hookimpl
+def rtbook_page_routes() -> list[Any]:
+    from rtbook_lansia.pages import page_handlers
+
+    return page_handlers()
+
+
+@rtbook.hookimpl
+def rtbook_template_dirs() -> list[str]:
+    return [str(Path(__file__).parent / "templates")]
+
+
+@rtbook.hookimpl
+def rtbook_menu_items(city: str, principal: Principal) -> list[MenuItem]:
+    """The list for those who may read one (CONTRACT.md, Lansia lists). A reader with
+    no city of their own (admin) gets a link naming the menu's city (for the gate)."""
+    if principal.role not in MENU_ROLES:
+        return []
+    href = "/lansia" if principal.city_code == city else f"/lansia?city={city}"
+    return [MenuItem(MENU_LABEL, href, order=30)]
 
 
 @rtbook.hookimpl

@@ -17,6 +17,7 @@ every form (or the ``X-CSRF-Token`` header) and compared with :func:`csrf_matche
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -62,10 +63,44 @@ def is_expired(created_at: datetime, last_seen_at: datetime, now: datetime) -> b
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
-    """Constant-time comparison of a CSRF token with what a request sent."""
+    """Constant-time comparison of a CSRF token with what a request sent: the token
+    itself, or a copy masked by :func:`mask_csrf`."""
     if not given or not expected:
         return False
+    if given.startswith(_MASKED_PREFIX):
+        given = _unmask_csrf(given) or ""
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+_MASKED_PREFIX = "m."
+
+
+def mask_csrf(token: str) -> str:
+    """A copy of ``token`` that differs on every page (random pad, XOR), so a
+    compressed page does not leak the token to a BREACH-style length attack."""
+    raw = token.encode("utf-8")
+    pad = secrets.token_bytes(len(raw))
+    masked = bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+    text = base64.urlsafe_b64encode(pad + masked).decode("ascii").rstrip("=")
+    return _MASKED_PREFIX + text
+
+
+def _unmask_csrf(value: str) -> str | None:
+    text = value[len(_MASKED_PREFIX) :]
+    try:  # strict: a changed or extended copy never decodes to the token
+        blob = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (ValueError, UnicodeEncodeError):
+        return None
+    if base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=") != text:
+        return None
+    half = len(blob) // 2
+    if not blob or len(blob) % 2:
+        return None
+    raw = bytes(a ^ b for a, b in zip(blob[:half], blob[half:], strict=True))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 async def login_candidate(conn: Connection, username: str) -> tuple[int, str] | None:

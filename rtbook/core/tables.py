@@ -389,6 +389,18 @@ class RateCounter(Table, tablename="rate_counter"):
     blocked_until = DoublePrecision(null=True, default=None)  # a lockout, healing then
 
 
+class FeedRead(Table, tablename="feed_read"):
+    """How far one user has read one RT's feed (the "Kabar warga" page): events with
+    a greater ``seq`` are unread for them (rtbook.core.feed_reads). Unique on
+    (user_id, rt_code): see the raw-SQL migration."""
+
+    id = BigSerial(primary_key=True)
+    user_id = BigInt()
+    rt_code = Varchar(length=RT_CODE)
+    last_seq = BigInt(default=0)
+    updated_at = Timestamptz()
+
+
 CORE_TABLES: list[type[Table]] = [
     Region,
     City,
@@ -416,5 +428,6 @@ CORE_TABLES: list[type[Table]] = [
     DailyCheckpoint,
     RateCounter,
     WebSession,
+    FeedRead,
     NoticeAttachment,
 ]

@@ -9,7 +9,7 @@
   guard that answers 404 where the plugin is not enabled. The city of a request is,
   in this order: the ``city`` path parameter, the ``city`` query parameter, the city
   part (first 5 characters) of an ``rt`` or ``area`` path or query parameter, and
-  else the caller's own city. No city found: 404.
+  else the caller's own city (on a page: the logged-in user's). No city found: 404.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from rtbook.core.plugins.config import ConfigRejected
 from rtbook.core.plugins.registry import PluginRegistry
 from rtbook.web.deps import DB, Caller
 from rtbook.web.errors import ApiError, ErrorDetail, error_responses
+from rtbook.web.login import PageNotFound, login_required, page_session
 
 CITY_CODE = re.compile(r"[0-9]{2}\.[0-9]{2}")
 CITY_PATH = Parameter(description="Kode kota (city code), mis. 64.71")
@@ -182,18 +183,36 @@ def plugin_enabled_guard(name: str) -> Guard:
     so enabling or disabling takes effect at once)."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        page = not connection.url.path.startswith("/api/")
+        if page:
+            await _page_gate(connection, name)
+            return
         city = request_city(connection)
-        if city is not None:
-            db: Database = connection.app.state.db
-
-            async def unit(conn: Connection) -> bool:
-                return await plugin_settings.is_enabled(conn, city, name)
-
-            if await db.read(unit):
-                return
-        raise ApiError(404)
+        if city is None or not await _enabled(connection, city, name):
+            raise ApiError(404)
 
     return guard
+
+
+async def _page_gate(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> None:
+    """A plugin's page: without a session, the login page first (whatever the city);
+    then, as for the API, the plugin must be on in the request's city (on a page
+    without a city in its address, the user's), else an HTML 404 page."""
+    active = await page_session(connection)
+    if active is None:
+        raise login_required(connection)
+    city = request_city(connection) or active.principal.city_code
+    if city is None or not await _enabled(connection, city, name):
+        raise PageNotFound()
+
+
+async def _enabled(connection: ASGIConnection[Any, Any, Any, Any], city: str, name: str) -> bool:
+    db: Database = connection.app.state.db
+
+    async def unit(conn: Connection) -> bool:
+        return await plugin_settings.is_enabled(conn, city, name)
+
+    return await db.read(unit)
 
 
 def _gated(registry: PluginRegistry, hook: str) -> list[Router]:

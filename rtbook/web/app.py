@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -47,8 +48,8 @@ from rtbook.web.body import JSONSafeRequest
 from rtbook.web.deps import provide_db
 from rtbook.web.errors import EXCEPTION_HANDLERS
 from rtbook.web.health import health
-from rtbook.web.home import home
 from rtbook.web.login import LOGIN_HANDLERS, PAGE_EXCEPTION_HANDLERS, provide_current_user
+from rtbook.web.pages.routes import PAGE_HANDLERS
 from rtbook.web.security import ApiRateLimitMiddleware, allowed_hosts, security_headers_hook
 
 log = logging.getLogger("rtbook.web")
@@ -117,7 +118,7 @@ def create_app(
 
     return Litestar(
         route_handlers=[
-            home,
+            *PAGE_HANDLERS,
             *LOGIN_HANDLERS,
             health,
             api_router([*API_HANDLERS, *plugin_api_handlers(plugins), *extra_api_handlers]),
@@ -132,6 +133,8 @@ def create_app(
         },
         exception_handlers={**EXCEPTION_HANDLERS, **PAGE_EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,
+        # pages reach phones over slow networks; their CSRF tokens are masked per page
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500),
         request_class=JSONSafeRequest,  # a body that is not JSON: 400, never 500
         allowed_hosts=hosts,
         before_send=[security_headers_hook(hosts)],

@@ -124,7 +124,7 @@ def _validation_details(extra: Any) -> list[ErrorDetail]:
 _CITY_CODE = re.compile(r"[0-9]{2}\.[0-9]{2}")
 
 
-def _refused_scope(request: Request[Any, Any, Any], principal: Principal | None) -> str | None:
+def refused_scope(request: Request[Any, Any, Any], principal: Principal | None) -> str | None:
     """The city a refused request was about: its ``city`` path parameter or the city
     of its ``rt`` one, else the caller's own city."""
     params = request.scope.get("path_params") or {}
@@ -135,9 +135,10 @@ def _refused_scope(request: Request[Any, Any, Any], principal: Principal | None)
     return None if principal is None else principal.city_code
 
 
-async def _record_refusal(
+async def record_refusal(
     db: Any, principal: Principal | None, method: str, path: str, scope: str | None
 ) -> None:
+    """The ``auth.forbidden`` audit row of a 403 (an API answer or a page)."""
     try:
         await db.write(
             lambda conn: audit.record(
@@ -162,12 +163,12 @@ def forbidden(
         principal = user if isinstance(user, Principal) else None
         path = request.url.path
         response.background = BackgroundTask(
-            _record_refusal,
+            record_refusal,
             db,
             principal,
             request.method,
             path,
-            _refused_scope(request, principal),
+            refused_scope(request, principal),
         )
     return response
 

@@ -25,21 +25,17 @@ import hmac
 import math
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from importlib import resources
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-from litestar import MediaType, Request, Response, asgi, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
-from litestar.response.base import ASGIResponse
-from litestar.types import Receive, Scope, Send
 
 from rtbook import __version__
 from rtbook.core import audit, ratelimit, sessions, settings
@@ -48,12 +44,12 @@ from rtbook.core.db import Connection, Database
 from rtbook.core.passwords import verify_nothing, verify_password
 from rtbook.core.sessions import ActiveSession
 from rtbook.web.client import client_address, is_https
+from rtbook.web.templating import environment
 
 CLOCK_KEY = "clock"  # app.state key of a ``() -> aware datetime`` replacing the clock
 CSRF_FIELD = "_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 LOGIN_CSRF_COOKIE = "rtbook_login_csrf"
-STYLESHEET_PATH = "/static/rtbook.css"
 NEXT_MAX = 500
 # a page handler's parameter ``current_user: CurrentUser`` (None without a session)
 CurrentUser: TypeAlias = NamedDependency[Principal | None]
@@ -69,19 +65,10 @@ MSG_LOGIN_CSRF = (
     "please try again)"
 )
 MSG_CSRF = "Token formulir tidak ada atau salah (missing or wrong form token)"
+MSG_NOT_HERE = "Halaman ini tidak ada di kota ini (no such page in this city)"
 
 
 # -- rendering ----------------------------------------------------------------------------
-
-
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("rtbook.web", "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def render(
@@ -90,43 +77,28 @@ def render(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
     session: ActiveSession | None = None,
+    template_dirs: Sequence[str] = (),
     **context: Any,
 ) -> Response[str]:
-    """A page from rtbook/web/templates; ``session`` shows who is logged in (with the
-    logout button and its CSRF token)."""
+    """A page from rtbook/web/templates (and ``template_dirs``, plugins' folders);
+    ``session`` shows who is logged in. Its CSRF token is masked afresh on every page
+    (rtbook.core.sessions.mask_csrf), since pages are sent compressed. A logged-in
+    page is never stored by the browser's HTTP cache (personal data)."""
     values: dict[str, Any] = {
         "user": None if session is None else session.principal,
-        "csrf_token": None if session is None else session.csrf_token,
+        "csrf_token": None if session is None else sessions.mask_csrf(session.csrf_token),
         "version": __version__,
     }
     values.update(context)
-    html = _templates().get_template(name).render(**values)
+    html = environment(template_dirs).get_template(name).render(**values)
+    all_headers = {"Cache-Control": "no-store"} if session is not None else {}
+    all_headers.update(headers or {})
     return Response(
         content=html,
         status_code=status_code,
         media_type=MediaType.HTML,
-        headers=dict(headers or {}),
+        headers=all_headers,
     )
-
-
-@cache
-def _stylesheet() -> bytes:
-    return resources.files("rtbook.web").joinpath("static", "rtbook.css").read_bytes()
-
-
-@asgi(STYLESHEET_PATH, copy_scope=True)
-async def stylesheet(scope: Scope, receive: Receive, send: Send) -> None:
-    """The pages' one stylesheet (an ASGI handler: not part of the API document)."""
-    if scope.get("method") not in ("GET", "HEAD"):
-        response = ASGIResponse(body=b"", status_code=405, headers={"allow": "GET, HEAD"})
-    else:
-        response = ASGIResponse(
-            body=_stylesheet(),
-            media_type="text/css; charset=utf-8",
-            headers={"cache-control": "public, max-age=3600"},
-            is_head_response=scope.get("method") == "HEAD",
-        )
-    await response(scope, receive, send)
 
 
 # -- the request's clock, session and user ------------------------------------------------
@@ -181,15 +153,24 @@ class CsrfRejected(PageError):
     """A state-changing request without the session's CSRF token: 403."""
 
 
+class PageNotFound(PageError):
+    """A page that does not exist here (e.g. a plugin's page where it is off): 404."""
+
+
 async def require_login(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """Guard for pages that need a logged-in user (then ``current_user`` is set)."""
     if await page_session(connection) is None:
-        path = connection.url.path
-        if connection.url.query:
-            path += "?" + connection.url.query
-        raise LoginRequired(path)
+        raise login_required(connection)
+
+
+def login_required(connection: ASGIConnection[Any, Any, Any, Any]) -> LoginRequired:
+    """To the login page, and back to this page's address afterwards."""
+    path = connection.url.path
+    if connection.url.query:
+        path += "?" + connection.url.query
+    return LoginRequired(path)
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -434,7 +415,10 @@ async def logout(request: Request[Any, Any, Any]) -> Response[str]:
             )
 
         await _db(request).write(unit)
-    return _redirect("/login", [_expired_cookie(request, sessions.COOKIE_NAME)])
+    response = _redirect("/login", [_expired_cookie(request, sessions.COOKIE_NAME)])
+    # the phone forgets the pages it kept offline (service worker caches, storage)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 # -- errors of pages ----------------------------------------------------------------------
@@ -445,6 +429,16 @@ def _page_error(request: Request[Any, Any, Any], exc: PageError) -> Response[str
         location = "/login" if exc.path == "/" else f"/login?next={_quote(exc.path)}"
         return _redirect(location, [])
     session = request.state.get(_STATE_KEY)
+    if isinstance(exc, PageNotFound):
+        return render(
+            "error.html",
+            status_code=404,
+            session=session,
+            status=404,
+            title="Tidak ditemukan (not found)",
+            message=MSG_NOT_HERE,
+            back="/",
+        )
     return render(
         "error.html",
         status_code=403,
@@ -461,4 +455,4 @@ def _quote(path: str) -> str:
 
 
 PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {PageError: _page_error}
-LOGIN_HANDLERS = (login_form, login, logout, stylesheet)
+LOGIN_HANDLERS = (login_form, login, logout)

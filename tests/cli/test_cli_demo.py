@@ -163,14 +163,15 @@ async def test_prepare_demo_enables_the_channels_before_the_services(
         first = await prepare_demo(
             db, regions_file=regions_file, now=NOW, channels=first_configs, registry=registry
         )
-    assert first.channels == ["email", "whatsapp"] and first.lansia
+    assert first.channels == ["email", "whatsapp"] and first.lansia and first.reports
     settings = await _plugin_settings(db)
-    assert set(settings) == {"email", "whatsapp", "lansia"}
+    assert set(settings) == {"email", "whatsapp", "lansia", "reports"}
     assert settings["lansia"]["enabled"] and settings["lansia"]["config"] == {"min_age": 60}
+    assert settings["reports"]["enabled"] and settings["reports"]["config"] == {}
     first_event = await _scalar(db, "SELECT min(seq) FROM event WHERE city_code = $1", "64.71")
     for name, setting in settings.items():
         assert setting["enabled"]
-        if name == "lansia":
+        if name in ("lansia", "reports"):
             continue
         assert setting["config"] == registry.validate_config(name, first_configs[name])
         # enabled before the services were posted: the hub plans every demo event
@@ -208,7 +209,7 @@ def test_prepare_demo_without_the_channel_plugins_enables_nothing(
             return info, await _plugin_settings(db)
 
     info, settings = asyncio.run(go())
-    assert info.channels == [] and set(settings) == {"lansia"}  # no channel enabled
+    assert info.channels == [] and set(settings) == {"lansia", "reports"}  # no channel
 
 
 def _entries(text: str) -> list[tuple[str, str, str]]:

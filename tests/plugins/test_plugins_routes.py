@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from factories import CITY, RT_A
+from form_support import page_login, set_password
 from litestar.testing import TestClient
 from plugins_support import OTHER_CITY, World, registry_env, seed
 
@@ -86,7 +87,14 @@ def test_plugin_routes_keep_token_auth(client, world) -> None:
 
 def test_page_route_is_gated_too(client, world) -> None:
     page = f"/sample/page?city={CITY}"
-    assert client.get(page).status_code == 404
+    # a plugin's page is for logged-in users: the login page first, wherever it is on
+    anonymous = client.get(page, follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/login?next=/sample/page%3Fcity%3D64.71"
+    set_password(world.url, "admin", "kata-sandi-uji-1")
+    assert page_login(client, "admin", "kata-sandi-uji-1").status_code == 303
+    off = client.get(page)
+    assert off.status_code == 404 and off.headers["content-type"].startswith("text/html")
     set_enabled(client, world, CITY, True)
     answer = client.get(page)
     assert answer.status_code == 200 and "Contoh (sample) 64.71" in answer.text

@@ -1,6 +1,6 @@
 """A city for the security tests: one user of every role with a known scope, a
-resident in every RT the scopes need, the lansia plugin enabled in both cities, and a
-dead letter and a notification delivery in each city.
+resident in every RT the scopes need, the lansia and reports plugins enabled in both
+cities, and a dead letter and a notification delivery in each city.
 
 Balikpapan (64.71): RT 005 and 006 of kelurahan Damai (64.71.06.1005) and RT 001 of
 another kecamatan (64.71.05); Samarinda (64.72) with one RT. Every user has an e-mail
@@ -126,6 +126,7 @@ async def _seed(conn: Connection, world: World, registry: PluginRegistry) -> Non
         await set_plugin(
             conn, registry, city, "lansia", enabled=True, config={"min_age": 60}, user_id=None
         )
+        await set_plugin(conn, registry, city, "reports", enabled=True, config={}, user_id=None)
         world.dead_letters[city] = await conn.fetchval(
             "INSERT INTO dispatch_failure (plugin, city_code, seq, status, attempts,"
             " last_error, created_at, updated_at) VALUES ('lansia', $1, 1, 'dead', 5,"

@@ -57,24 +57,63 @@ PUT  /api/v1/me/notification-preferences   401  | 2xx -   -  | 2xx -      | 2xx 
 GET  /api/v1/lansia                        401  | 2xx 2xx 404| 2xx 403    | 2xx 403 | 2xx 403       | 403 403
 POST /api/v1/lansia/doses                  401  | 2xx 2xx 404| 2xx 403    | 403 403 | 2xx 403       | 403 403
 GET  /api/v1/lansia/residents/{nik}/doses  401  | 2xx 2xx 404| 2xx 403    | 2xx 403 | 2xx 403       | 403 403
+GET  /api/v1/reports/rekapitulasi           401  | 2xx 2xx 404| 2xx 403    | 2xx 403 | 403 403       | 403 403
+GET  /api/v1/reports/induk                 401  | 2xx 2xx 404| 2xx 403    | 2xx 403 | 403 403       | 403 403
+GET  /api/v1/reports/mutasi                401  | 2xx 2xx 404| 2xx 403    | 2xx 403 | 403 403       | 403 403
 GET  /api/v1/audit                         401  | 2xx -   -  | 2xx -      | 403 -   | 403 -         | 403 -
 GET  /api/v1/residents/{nik}/access-report 401  | 2xx 2xx 404| 2xx 403    | 403 403 | 403 403       | 403 403
 POST /api/v1/users/{username}/password     401  | 2xx 2xx 404| 2xx 403    | 403 403 | 403 403       | 403 403
 """
 
-# Public documents and pages: no token needed, the same answer for everyone. HTML
-# pages are for browsers and carry no personal data; /schema serves only the JSON
-# document (the HTML viewers are off, see docs/security.md), other paths 404. A
-# login without the form's CSRF token is refused; a logout without a session goes
-# back to the login page. (What a session may see is tested in tests/sessions.)
+# Pages and public documents: a bearer token means nothing to them, the answer is
+# the same for everyone without a session. Pages that show personal data send such a
+# visitor to the login page (3xx); /schema serves only the JSON document (the HTML
+# viewers are off, see docs/security.md), other paths 404. A login without the
+# form's CSRF token is refused; a logout without a session goes back to the login
+# page. (What each role's session may see is tested in tests/sessions and
+# tests/pages.)
 PUBLIC_TEXT = """
-GET  /                                     2xx
+GET  /                                     3xx
+GET  /tentang                              2xx
+POST /bahasa                               3xx
 GET  /login                                2xx
 POST /login                                403
 POST /logout                               3xx
 GET  /schema                               2xx
 GET  /schema/openapi.json                  2xx
 GET  /schema/{path}                        404
+GET  /lansia                               3xx
+GET  /lansia/unduh.csv                     3xx
+GET  /lansia/unduh.xlsx                    3xx
+GET  /lansia/warga/{rt}/{ref}              3xx
+POST /lansia/warga/{rt}/{ref}              3xx
+GET  /laporan                              3xx
+GET  /laporan/unduh                        3xx
+GET  /laporan/cetak                        3xx
+GET  /admin/rt                             3xx
+POST /admin/rt                             3xx
+GET  /admin/pengguna                       3xx
+POST /admin/pengguna                       3xx
+GET  /admin/pengguna/{username}            3xx
+POST /admin/pengguna/{username}/sandi      3xx
+POST /admin/pengguna/{username}/token      3xx
+POST /admin/pengguna/{username}/cabut      3xx
+POST /admin/pengguna/{username}/aktif      3xx
+GET  /admin/plugin                         3xx
+POST /admin/plugin/{name}                  3xx
+GET  /admin/pengiriman                     3xx
+POST /admin/pengiriman/{delivery_id}/kirim-ulang 3xx
+GET  /admin/dead-letters                   3xx
+POST /admin/dead-letters/{failure_id}/replay 3xx
+GET  /admin/audit                          3xx
+GET  /admin/akses                          3xx
+POST /admin/akses                          3xx
+GET  /rt/{rt}                               3xx
+GET  /rt/{rt}/warga/{ref}                  3xx
+GET  /rt/{rt}/kabar                        3xx
+GET  /rt/{rt}/kabar/baru                   3xx
+GET  /pengaturan                           3xx
+POST /pengaturan                           3xx
 """
 
 
@@ -173,6 +212,15 @@ REQUESTS: dict[str, Callable[[Target], Call]] = {
     ),
     "GET /api/v1/lansia": lambda t: Call("GET", "/api/v1/lansia", params={"area": t.rt}),
     "POST /api/v1/lansia/doses": _dose,
+    "GET /api/v1/reports/rekapitulasi": lambda t: Call(
+        "GET", "/api/v1/reports/rekapitulasi", params={"area": t.rt, "month": "2026-10"}
+    ),
+    "GET /api/v1/reports/induk": lambda t: Call(
+        "GET", "/api/v1/reports/induk", params={"area": t.rt, "month": "2026-10"}
+    ),
+    "GET /api/v1/reports/mutasi": lambda t: Call(
+        "GET", "/api/v1/reports/mutasi", params={"area": t.rt, "month": "2026-10"}
+    ),
     "GET /api/v1/lansia/residents/{nik}/doses": lambda t: Call(
         "GET", f"/api/v1/lansia/residents/{t.nik}/doses", params={"city": t.city}
     ),
@@ -195,7 +243,11 @@ def served_routes(app: Any) -> dict[str, bool]:
             for method in handler.http_methods:
                 if method == "OPTIONS":  # CORS preflight, answered by Litestar itself
                     continue
-                public = handler.media_type == MediaType.HTML or route.path.startswith("/schema")
+                public = (
+                    handler.media_type == MediaType.HTML
+                    or handler.include_in_schema is False  # pages' downloads, assets
+                    or route.path.startswith("/schema")
+                )
                 served[f"{method} {route.path_format}"] = public
     return served
 

@@ -4,12 +4,14 @@ clock the tests move, and a browser-like login through the form."""
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from factories import CITY, RT_A, add_user, standard_city
+from form_support import csrf_field as csrf_field  # re-exported for the session tests
+from form_support import page_login, sql
+from form_support import write_sql as write_sql  # re-exported for the session tests
 from litestar.testing import TestClient
 
 from rtbook.core.auth import Role, hash_token
@@ -69,52 +71,9 @@ def seed(url: DatabaseURL) -> Seeded:
     return seeded
 
 
-def sql(url: DatabaseURL, query: str, *args: Any) -> list[dict[str, Any]]:
-    """Rows read outside the app (what an operator would check)."""
-
-    async def go() -> list[dict[str, Any]]:
-        async with make_database(url) as db:
-            rows = await db.read(lambda conn: conn.fetch(query, *args))
-            return [dict(r) for r in rows]
-
-    return asyncio.run(go())
-
-
-def write_sql(url: DatabaseURL, statement: str, *args: Any) -> None:
-    async def go() -> None:
-        async with make_database(url) as db:
-            await db.write(lambda conn: conn.execute(statement, *args))
-
-    asyncio.run(go())
-
-
-_CSRF_FIELD = re.compile(r'name="_csrf" value="([^"]*)"')
-
-
-def csrf_field(page: str) -> str:
-    """The hidden ``_csrf`` value of the (first) form on a page."""
-    found = _CSRF_FIELD.search(page)
-    assert found is not None, page
-    return found.group(1)
-
-
-_LOGIN_FORM = re.compile(r'action="/login">\s*<input type="hidden" name="_csrf" value="([^"]*)"')
-
-
-def login_csrf_field(page: str) -> str:
-    """The ``_csrf`` value of the login form (a page may also hold the logout form)."""
-    found = _LOGIN_FORM.search(page)
-    assert found is not None, page
-    return found.group(1)
-
-
 def login(client: TestClient[Any], username: str, password: str = PASSWORD, **extra: str) -> Any:
-    """Open the form (getting its CSRF cookie) and send it, as a browser does."""
-    form = client.get("/login")
-    assert form.status_code == 200, form.text
-    data = {"username": username, "password": password, "_csrf": login_csrf_field(form.text)}
-    data.update(extra)
-    return client.post("/login", data=data, follow_redirects=False)
+    """Through the form, as a browser does (the seeded users' password by default)."""
+    return page_login(client, username, password, **extra)
 
 
 def set_cookie_headers(response: Any, name: str) -> list[str]:

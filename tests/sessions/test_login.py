@@ -3,6 +3,7 @@ every login, wrong passwords, inactive users, and the API that ignores the cooki
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from sessions_support import (
     stored_hash_of,
 )
 
-from rtbook.core.sessions import COOKIE_NAME
+from rtbook.core.sessions import COOKIE_NAME, csrf_matches
 from rtbook.web.app import create_app
 from rtbook.web.login import MSG_BAD_LOGIN
 
@@ -40,13 +41,18 @@ def test_login_form_renders_in_bahasa_indonesia(client: TestClient[Any]) -> None
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
     assert '<html lang="id">' in page
-    assert "Masuk" in page and "Log in" in page
+    assert "Masuk" in page and "(log in)" in page
     assert '<label for="username">Nama pengguna (username)</label>' in page
     assert '<label for="password">Kata sandi (password)</label>' in page
     assert 'id="username" name="username"' in page and 'id="password"' in page
     assert '<form class="stack" method="post" action="/login">' in page
     assert csrf_field(page)
-    assert "<script" not in page and " style=" not in page and "<style" not in page
+    # no inline script or style (the CSP forbids them): scripts only from files
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert scripts and all(
+        re.fullmatch(r'<script src="/static/[a-z.]+" defer>', s) for s in scripts
+    )
+    assert " style=" not in page and "<style" not in page
     css = client.get("/static/rtbook.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert "body{" in css.text
@@ -78,7 +84,10 @@ def test_good_login_starts_a_session_with_safe_cookie_flags(
     assert home.status_code == 200
     assert "<strong>budi</strong>" in home.text
     assert 'action="/logout"' in home.text
-    assert csrf_field(home.text) == rows[0]["csrf_token"]
+    # the page carries the session's token masked afresh (BREACH), never as stored
+    masked = csrf_field(home.text)
+    assert masked != rows[0]["csrf_token"] and masked != csrf_field(client.get("/").text)
+    assert csrf_matches(rows[0]["csrf_token"], masked)
     audit = sql(seeded.url, "SELECT user_id, username, action FROM audit_log")
     budi = seeded.user_ids["budi"]
     assert audit == [{"user_id": budi, "username": "budi", "action": "auth.login"}]
@@ -86,7 +95,7 @@ def test_good_login_starts_a_session_with_safe_cookie_flags(
 
 def test_home_without_session_offers_the_login(client: TestClient[Any]) -> None:
     page = client.get("/").text
-    assert 'href="/login"' in page and 'action="/logout"' not in page
+    assert 'action="/login"' in page and 'action="/logout"' not in page
 
 
 def test_every_login_gets_a_new_id_and_a_client_chosen_one_is_never_kept(

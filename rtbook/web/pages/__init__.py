@@ -1,0 +1,1 @@
+"""Server-rendered phone pages (Jinja + HTMX) for RT heads, health workers and admins."""
