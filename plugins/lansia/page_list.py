@@ -9,15 +9,12 @@ residents (no NIK in an address).
 - Every list read goes through :func:`rtbook_lansia.listing.start_list` (area, scope,
   plugin enabled, audit row); :func:`open_list` then reads the first page with the
   narrowed spec and completes the audit row with the page filters and the row count.
-- A resident is pointed at by ``(rt, ref)``: ``ref`` is an HMAC of the NIK with the
-  server's secret key, found again among the residents of that RT (a few hundred).
+- A resident is pointed at by ``(rt, ref)``: the pages' resident reference
+  (rtbook.web.pages.refs), found again among the residents of that RT.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,6 +22,7 @@ from typing import Any
 from rtbook.core.auth import Principal, region_contains
 from rtbook.core.db import Connection, Database
 from rtbook.core.ledger.reads import InvalidQuery
+from rtbook.web.pages.refs import REF_PATTERN, nik_of_ref, ref_of
 from rtbook_lansia.ages import latest_birth_date
 from rtbook_lansia.config import MIN_AGE_HIGHEST
 from rtbook_lansia.listing import (
@@ -182,15 +180,10 @@ async def count_list(conn: Connection, spec: ListSpec) -> int:
 # -- opaque references -------------------------------------------------------------------
 
 
-def resident_ref(secret: bytes, nik: str) -> str:
-    """22 URL-safe characters standing for a NIK (HMAC-SHA256 with the secret key)."""
-    mac = hmac.new(secret, b"rtbook-lansia-ref:" + nik.encode("ascii"), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode("ascii")
-
-
 async def find_by_ref(conn: Connection, secret: bytes, rt: str, ref: str) -> Any | None:
-    """The resident of RT ``rt`` whose reference is ``ref`` (None: no such resident)."""
-    if len(ref) != 22 or len(rt) > 32:
+    """The resident of RT ``rt`` whose reference (rtbook.web.pages.refs) is ``ref``
+    (None: no such resident)."""
+    if not REF_PATTERN.fullmatch(ref) or len(rt) > 32:
         return None
     rows = await conn.fetch(
         "SELECT r.nik, r.name, r.sex, r.birth_date, r.address, r.status, r.rt_code,"
@@ -198,15 +191,13 @@ async def find_by_ref(conn: Connection, secret: bytes, rt: str, ref: str) -> Any
         " WHERE r.rt_code = $1",
         rt,
     )
-    for row in rows:
-        if hmac.compare_digest(resident_ref(secret, row["nik"]), ref):
-            return row
-    return None
+    nik = nik_of_ref(secret, (row["nik"] for row in rows), ref)
+    return next((row for row in rows if row["nik"] == nik), None)
 
 
 def cursor_token(secret: bytes, item: LansiaItem) -> str:
     """The next page starts after ``item``: ``<rt>~<ref>`` (no name, no NIK)."""
-    return f"{item.rt}~{resident_ref(secret, item.nik)}"
+    return f"{item.rt}~{ref_of(secret, item.nik)}"
 
 
 async def resolve_cursor(conn: Connection, area: str, token: str, secret: bytes) -> Cursor:

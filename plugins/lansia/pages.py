@@ -31,8 +31,9 @@ from rtbook.core.db import Connection, Database
 from rtbook.core.errors import Forbidden, NotFound
 from rtbook.core.ledger.reads import InvalidQuery
 from rtbook.core.validation import mask_nik
-from rtbook.web.login import _secret, check_csrf, now_for, page_session, require_login
+from rtbook.web.login import check_csrf, now_for, page_key, page_session, require_login
 from rtbook.web.pages.layout import render_error, render_page
+from rtbook.web.pages.refs import ref_of
 from rtbook_lansia import doses as dose_store
 from rtbook_lansia import listing, page_list
 from rtbook_lansia.ages import age_on
@@ -46,7 +47,6 @@ from rtbook_lansia.page_list import (
     find_by_ref,
     open_list,
     parse_filters,
-    resident_ref,
 )
 
 RtPath = Annotated[str, PathParameter(description="Kode RT (RT code)")]
@@ -58,11 +58,6 @@ DOSE_FIELDS = ("vaccine", "dose_number", "date", "place")
 MSG_SAVED = "Dosis tersimpan (dose saved)"
 MSG_NO_AREA = "pilih wilayah (choose an area)"
 MSG_RESIDENT_NOT_FOUND = "Penduduk tidak ditemukan (resident not found)"
-
-
-def secret_of(request: Request[Any, Any, Any]) -> bytes:
-    """The server's secret key (RTBOOK_SECRET_KEY), the key of the resident refs."""
-    return _secret(request.app.state.database_url.raw)
 
 
 def _db(request: Request[Any, Any, Any]) -> Database:
@@ -151,7 +146,7 @@ async def _list_page(
 
 def _row(secret: bytes, item: listing.LansiaItem) -> dict[str, Any]:
     return {
-        "ref": resident_ref(secret, item.nik),
+        "ref": ref_of(secret, item.nik),
         "name": item.name,
         "sex": item.sex,
         "age": item.age,
@@ -180,7 +175,7 @@ async def lansia_page(request: Request[Any, Any, Any]) -> Response[str]:
     except (NotFound, Forbidden) as exc:
         return await render_error(request, _refusal(exc), str(exc))
     after = params.get("after") or None
-    secret, db = secret_of(request), _db(request)
+    secret, db = page_key(request), _db(request)
     try:
         start = await open_list(
             db, principal, filters, "html", page_size=PAGE_ROWS + 1, after=after, secret=secret
@@ -284,7 +279,7 @@ async def download_xlsx(request: Request[Any, Any, Any]) -> Response[Any]:
 
 async def _resident(request: Request[Any, Any, Any], rt: str, ref: str) -> Any:
     """The resident ``ref`` points to in ``rt``, or the 404 page to answer."""
-    secret = secret_of(request)
+    secret = page_key(request)
 
     async def find(conn: Connection) -> Any:
         return await find_by_ref(conn, secret, rt, ref)

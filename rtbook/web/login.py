@@ -227,8 +227,14 @@ def _secret(raw_url: str) -> bytes:
     return settings.secret_key(settings.DatabaseURL.parse(raw_url)).encode("utf-8")
 
 
+def page_key(connection: ASGIConnection[Any, Any, Any, Any]) -> bytes:
+    """RTBOOK_SECRET_KEY as bytes: the key of the login form's token and of the pages'
+    resident references (rtbook.web.pages.refs)."""
+    return _secret(connection.app.state.database_url.raw)
+
+
 def _login_signature(request: Request[Any, Any, Any], nonce: str) -> str:
-    key = _secret(request.app.state.database_url.raw)
+    key = page_key(request)
     mac = hmac.new(key, b"rtbook-login-csrf:" + nonce.encode("ascii"), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 

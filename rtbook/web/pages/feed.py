@@ -28,7 +28,8 @@ from rtbook.core.ledger.reads import AFTER_MAX
 from rtbook.core.notify.compose import day_in_words, nik_tail
 from rtbook.web.login import now_for, page_session, render, require_login
 from rtbook.web.pages.layout import render_error, render_page, rt_short
-from rtbook.web.pages.rt_common import RtPath, city_time, resident_ref, scoped
+from rtbook.web.pages.refs import resident_ref
+from rtbook.web.pages.rt_common import RtPath, city_time, scoped
 
 POLL_SECONDS = 10
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA"}

@@ -14,7 +14,6 @@ shown (``detail.nik``: full or masked).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -31,8 +30,9 @@ from rtbook.core.ledger.reads import authorize_rt_read
 from rtbook.core.notify.compose import day_in_words
 from rtbook.core.notify.masking import mask_address
 from rtbook.core.validation import mask_nik
-from rtbook.web.login import page_session, require_login
+from rtbook.web.login import page_key, page_session, require_login
 from rtbook.web.pages.layout import render_page, rt_short
+from rtbook.web.pages.refs import REF_PATTERN, nik_of_ref, resident_ref
 from rtbook.web.pages.rt_common import (
     SEX_WORDS,
     SHDK_WORDS,
@@ -44,12 +44,10 @@ from rtbook.web.pages.rt_common import (
     city_timezone,
     city_today,
     masked_tail,
-    resident_ref,
     scoped,
     words,
 )
 
-_REF = re.compile(r"[a-p]{16}")
 MSG_NO_RESIDENT = "Warga tidak ditemukan di RT ini (resident not found in this RT)"
 
 KIND_WORDS: dict[str, tuple[str, str]] = {
@@ -219,9 +217,9 @@ def _unit(request: Request[Any, Any, Any], principal: Principal, rt: str, ref: s
     async def unit(conn: Connection) -> ResidentView:
         city = await authorize_rt_read(conn, principal, rt)
         nik = None
-        if _REF.fullmatch(ref):
+        if REF_PATTERN.fullmatch(ref):
             rows = await conn.fetch("SELECT nik FROM resident WHERE rt_code = $1", rt)
-            nik = next((r[0] for r in rows if resident_ref(request, r[0]) == ref), None)
+            nik = nik_of_ref(page_key(request), (r[0] for r in rows), ref)
         if nik is None:
             raise NotFound(MSG_NO_RESIDENT)
         row = await conn.fetchrow(f"SELECT {_FIELDS} FROM resident WHERE nik = $1", nik)

@@ -11,18 +11,14 @@ audit) or a reader would take for a NIK.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from functools import cache
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response
 from litestar.params import PathParameter
 
-from rtbook.core import settings
 from rtbook.core.auth import Principal
 from rtbook.core.db import Connection
 from rtbook.core.errors import Forbidden, NotFound
@@ -34,8 +30,6 @@ T = TypeVar("T")
 RtPath = Annotated[str, PathParameter(description="Kode RT (RT code)")]
 RefPath = Annotated[str, PathParameter(description="Rujukan warga (resident ref)")]
 
-REF_LENGTH = 16
-_REF_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 MSG_FORBIDDEN = "Di luar wilayah Anda (outside your area)"
 MSG_NO_RT = "RT tidak ditemukan (RT not found)"
 
@@ -59,18 +53,6 @@ SHDK_WORDS = {
     "pembantu": "Pembantu",
     "lainnya": "Lainnya",
 }
-
-
-@cache
-def _ref_key(raw_url: str) -> bytes:
-    return settings.secret_key(settings.DatabaseURL.parse(raw_url)).encode("utf-8")
-
-
-def resident_ref(request: Request[Any, Any, Any], nik: str) -> str:
-    """The opaque reference of a resident in page addresses."""
-    key = _ref_key(request.app.state.database_url.raw)
-    mac = hmac.new(key, b"rtbook-resident-ref:" + nik.encode("ascii"), hashlib.sha256)
-    return mac.hexdigest()[:REF_LENGTH].translate(_REF_LETTERS)
 
 
 def words(mapping: dict[str, str], value: str | None) -> str:

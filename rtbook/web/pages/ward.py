@@ -24,6 +24,7 @@ from rtbook.core.db import Connection
 from rtbook.core.ledger import reads
 from rtbook.web.login import page_session, render, require_login
 from rtbook.web.pages.layout import render_error, render_page, rt_short
+from rtbook.web.pages.refs import resident_ref
 from rtbook.web.pages.rt_common import (
     SEX_WORDS,
     SHDK_WORDS,
@@ -33,7 +34,6 @@ from rtbook.web.pages.rt_common import (
     city_timezone,
     city_today,
     masked_tail,
-    resident_ref,
     scoped,
     words,
 )
